@@ -1,0 +1,118 @@
+// Collector configuration: read from the environment once, validated, frozen.
+import {
+  DEFAULT_QUEUE_NAME,
+  type Env,
+  type RedisConnection,
+  readEnum,
+  readHostPort,
+  readInteger,
+  readList,
+  readRedisConnection,
+  readString,
+} from "@eventpipe/queue";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export interface EventLimits {
+  readonly maxIdBytes: number;
+  readonly maxTypeBytes: number;
+  readonly maxSourceBytes: number;
+  readonly maxPayloadBytes: number;
+  readonly maxAttributes: number;
+  /** Key plus value, in bytes. */
+  readonly maxAttributeBytes: number;
+  /** How far ahead of the collector's clock a timestamp may be. */
+  readonly maxFutureSkewMs: number;
+  /** Empty: every type is allowed. */
+  readonly allowedTypes: readonly string[];
+}
+
+export interface CollectorConfig {
+  readonly listen: string;
+  readonly redis: RedisConnection;
+  readonly queueName: string;
+  /** Most events written to Redis in one script call. */
+  readonly chunkSize: number;
+  /** Writes to Redis in flight per stream while the next chunk is read. */
+  readonly writesInFlight: number;
+  readonly dedupWindowMs: number;
+  /** Pending events past which ingestion answers RESOURCE_EXHAUSTED (0: no limit). */
+  readonly maxBacklog: number;
+  readonly retryAfterMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxConcurrentStreams: number;
+  /** A stream that sends nothing for this long is ended with DEADLINE_EXCEEDED. */
+  readonly streamIdleTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly healthCheckIntervalMs: number;
+  readonly limits: EventLimits;
+  readonly logLevel: LogLevel;
+}
+
+export const COLLECTOR_DEFAULTS = Object.freeze({
+  listen: "0.0.0.0:50051",
+  queueName: DEFAULT_QUEUE_NAME,
+  chunkSize: 1000,
+  writesInFlight: 2,
+  dedupWindowSeconds: 86_400,
+  maxBacklog: 0,
+  retryAfterMs: 1000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxConcurrentStreams: 1000,
+  streamIdleTimeoutMs: 60_000,
+  shutdownGraceMs: 10_000,
+  healthCheckIntervalMs: 1000,
+  logLevel: "info" as LogLevel,
+  limits: Object.freeze({
+    maxIdBytes: 128,
+    maxTypeBytes: 128,
+    maxSourceBytes: 256,
+    maxPayloadBytes: 256 * 1024,
+    maxAttributes: 64,
+    maxAttributeBytes: 1024,
+    maxFutureSkewMs: 24 * 60 * 60 * 1000,
+    allowedTypes: Object.freeze([]) as readonly string[],
+  }),
+});
+
+export function readCollectorConfig(env: Env = process.env): CollectorConfig {
+  const d = COLLECTOR_DEFAULTS;
+  return Object.freeze({
+    listen: readHostPort(env, "COLLECTOR_LISTEN", d.listen),
+    redis: readRedisConnection(env),
+    queueName: readString(env, "QUEUE_NAME", d.queueName),
+    chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 10_000 }),
+    writesInFlight: readInteger(env, "COLLECTOR_WRITES_IN_FLIGHT", d.writesInFlight, {
+      min: 1,
+      max: 64,
+    }),
+    dedupWindowMs:
+      readInteger(env, "DEDUP_WINDOW_SECONDS", d.dedupWindowSeconds, { max: 30 * 86_400 }) * 1000,
+    maxBacklog: readInteger(env, "MAX_BACKLOG", d.maxBacklog),
+    retryAfterMs: readInteger(env, "RETRY_AFTER_MS", d.retryAfterMs, { min: 1, max: 600_000 }),
+    maxMessageBytes: readInteger(env, "MAX_MESSAGE_BYTES", d.maxMessageBytes, {
+      min: 1024,
+      max: 256 * 1024 * 1024,
+    }),
+    maxConcurrentStreams: readInteger(env, "MAX_CONCURRENT_STREAMS", d.maxConcurrentStreams, {
+      min: 1,
+    }),
+    streamIdleTimeoutMs: readInteger(env, "STREAM_IDLE_TIMEOUT_MS", d.streamIdleTimeoutMs, {
+      min: 100,
+    }),
+    shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", d.shutdownGraceMs),
+    healthCheckIntervalMs: readInteger(env, "HEALTH_CHECK_INTERVAL_MS", d.healthCheckIntervalMs, {
+      min: 50,
+    }),
+    limits: Object.freeze({
+      ...d.limits,
+      maxIdBytes: readInteger(env, "MAX_EVENT_ID_BYTES", d.limits.maxIdBytes, { min: 1 }),
+      maxPayloadBytes: readInteger(env, "MAX_PAYLOAD_BYTES", d.limits.maxPayloadBytes),
+      maxAttributes: readInteger(env, "MAX_ATTRIBUTES", d.limits.maxAttributes),
+      maxFutureSkewMs: readInteger(env, "MAX_FUTURE_SKEW_MS", d.limits.maxFutureSkewMs),
+      allowedTypes: Object.freeze([...readList(env, "ALLOWED_EVENT_TYPES")]),
+    }),
+    logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
+  });
+}

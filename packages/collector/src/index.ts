@@ -1,0 +1,13 @@
+export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
+export type { CollectorConfig, EventLimits, LogLevel } from "./config.js";
+export {
+  RETRY_AFTER_METADATA_KEY,
+  RedisUnavailableError,
+  ShuttingDownError,
+  StreamIdleError,
+} from "./errors.js";
+export { createLogger } from "./logger.js";
+export { createCollector } from "./server.js";
+export type { Collector, CollectorDependencies } from "./server.js";
+export { validateEvent } from "./validate.js";
+export type { EventProblem } from "./validate.js";

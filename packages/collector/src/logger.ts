@@ -1,0 +1,11 @@
+import { pino, type Logger } from "pino";
+import type { LogLevel } from "./config.js";
+
+export function createLogger(level: LogLevel, name: string): Logger {
+  return pino({
+    name,
+    level,
+    // Secrets never reach the log, whatever object a caller passes.
+    redact: ["*.password", "*.token", "*.authorization", "redis.url"],
+  });
+}

@@ -1,0 +1,281 @@
+// createCollector: the gRPC ingestion server. It owns no process concerns (env, signals);
+// main.ts wires those. Tests create collectors directly.
+import { once } from "node:events";
+import {
+  type Event,
+  type EventBatch,
+  HealthService,
+  type PublishAck,
+  type PublishRequest,
+  type Rejection,
+  RejectionReason,
+  type StreamSummary,
+} from "@eventpipe/proto";
+import { createQueueStore, queueKeys } from "@eventpipe/queue";
+import {
+  Server,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  ServerCredentials,
+  type ServiceError,
+  type sendUnaryData,
+  status,
+} from "@grpc/grpc-js";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { readChunks } from "./chunk-reader.js";
+import type { CollectorConfig } from "./config.js";
+import { ShuttingDownError, toGrpcStatus } from "./errors.js";
+import { createHealthMonitor, type HealthMonitor } from "./health.js";
+import { addToTally, createChunkWriter, emptyTally, type Tally, WriteWindow } from "./ingest.js";
+import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
+
+export interface CollectorDependencies {
+  /** A connection made with connectRedis(..., "writer"): it must fail fast when Redis is down. */
+  readonly redis: Redis;
+  readonly config: CollectorConfig;
+  readonly logger: Logger;
+  readonly credentials?: ServerCredentials;
+}
+
+export interface Collector {
+  /** Binds config.listen (port 0 picks a free one) and starts serving; resolves the port. */
+  listen(): Promise<number>;
+  readonly health: HealthMonitor;
+  /** Streams being served right now. */
+  readonly activeStreams: number;
+  /**
+   * Stops accepting streams, lets the active ones finish for up to the grace period, then
+   * ends the rest with UNAVAILABLE and the count each stored. Idempotent. Does not close
+   * the Redis connection, which the caller owns.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+function rejectionOfMalformed(index: number, message: MalformedMessage): Rejection {
+  return {
+    index,
+    eventId: "",
+    reason: RejectionReason.REJECTION_REASON_MALFORMED,
+    message: `message of ${message.bytes} bytes is not valid protobuf: ${message.detail}`,
+  };
+}
+
+function summaryOf(tally: Tally): StreamSummary {
+  return {
+    success: tally.rejected === 0,
+    eventsReceived: tally.stored,
+    accepted: tally.stored,
+    rejected: tally.rejected,
+    duplicates: tally.duplicates,
+    rejections: tally.rejections,
+  };
+}
+
+export function createCollector({
+  redis,
+  config,
+  logger,
+  credentials = ServerCredentials.createInsecure(),
+}: CollectorDependencies): Collector {
+  const store = createQueueStore(redis, queueKeys(config.queueName));
+  const writer = createChunkWriter(store, config);
+  const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
+  const shutdown = new AbortController();
+  const active = new Set<Promise<void>>();
+  let streamCounter = 0;
+
+  const server = new Server({
+    "grpc.max_receive_message_length": config.maxMessageBytes,
+    "grpc.max_concurrent_streams": config.maxConcurrentStreams,
+    // Agree with the producer's keepalive (30 s): accept its pings, drop dead peers.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 10_000,
+  });
+
+  /** Runs one call's work, refusing it during shutdown or past the stream cap. */
+  function admit(
+    kind: string,
+    onRefused: (error: Partial<ServiceError>) => void,
+    work: (log: Logger) => Promise<void>,
+  ): void {
+    if (shutdown.signal.aborted) {
+      onRefused(toGrpcStatus(new ShuttingDownError(0), config.retryAfterMs).error);
+      return;
+    }
+    if (active.size >= config.maxConcurrentStreams) {
+      onRefused({
+        code: status.RESOURCE_EXHAUSTED,
+        details: `the collector serves at most ${config.maxConcurrentStreams} streams at once (MAX_CONCURRENT_STREAMS); retry later`,
+      });
+      return;
+    }
+    const log = logger.child({ stream: ++streamCounter, rpc: kind });
+    const running = work(log).catch((error: unknown) => {
+      log.error({ err: error }, "stream handler failed");
+    });
+    active.add(running);
+    void running.finally(() => active.delete(running));
+  }
+
+  function fail(log: Logger, error: unknown): Partial<ServiceError> {
+    const { error: grpcError, unexpected } = toGrpcStatus(error, config.retryAfterMs);
+    if (unexpected) log.error({ err: error }, "stream failed");
+    else log.warn({ code: status[grpcError.code ?? 0], reason: grpcError.details }, "stream ended");
+    return grpcError;
+  }
+
+  /** Shared by the two client-streaming RPCs: store every chunk, then reply once. */
+  async function ingestClientStream<M>(
+    call: ServerReadableStream<M | MalformedMessage, StreamSummary>,
+    callback: sendUnaryData<StreamSummary>,
+    log: Logger,
+    eventsOf: (message: M) => readonly Event[],
+  ): Promise<void> {
+    const tally = emptyTally();
+    const window = new WriteWindow(config.writesInFlight, tally);
+    let index = 0;
+    try {
+      const chunks = readChunks<M | MalformedMessage>(
+        call,
+        config.chunkSize,
+        (message) => (message instanceof MalformedMessage ? 1 : eventsOf(message).length || 1),
+        config.streamIdleTimeoutMs,
+        shutdown.signal,
+      );
+      for await (const messages of chunks) {
+        const events: Event[] = [];
+        const firstIndex = index;
+        const malformed: Rejection[] = [];
+        for (const message of messages) {
+          if (message instanceof MalformedMessage) {
+            malformed.push(rejectionOfMalformed(index++, message));
+            continue;
+          }
+          for (const event of eventsOf(message)) {
+            events.push(event);
+            index++;
+          }
+        }
+        if (malformed.length > 0) addToTally(tally, { stored: 0, duplicates: 0, rejections: malformed });
+        // Indexes of events after a malformed message shift by one; the event id still names them.
+        await window.add(writer.write(events, firstIndex));
+      }
+      await window.drain();
+    } catch (error) {
+      await window.drain().catch(() => undefined);
+      const reported = error instanceof ShuttingDownError ? new ShuttingDownError(tally.stored) : error;
+      callback(fail(log, reported));
+      return;
+    }
+    log.debug({ stored: tally.stored, rejected: tally.rejected }, "stream done");
+    callback(null, summaryOf(tally));
+  }
+
+  async function publish(
+    call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>,
+    log: Logger,
+  ): Promise<void> {
+    try {
+      const chunks = readChunks<PublishRequest | MalformedMessage>(
+        call,
+        config.chunkSize,
+        (request) => (request instanceof MalformedMessage ? 1 : request.events.length || 1),
+        config.streamIdleTimeoutMs,
+        shutdown.signal,
+      );
+      for await (const requests of chunks) {
+        // Every request of the chunk is written at once (pipelined, in order), then acked in order.
+        const writes = requests.map((request) => {
+          if (request instanceof MalformedMessage) {
+            throw Object.assign(new Error("malformed PublishRequest"), { malformed: request });
+          }
+          return writer.write(request.events, 0);
+        });
+        const results = await Promise.allSettled(writes);
+        for (let i = 0; i < results.length; i++) {
+          const result = results[i]!;
+          if (result.status === "rejected") throw result.reason;
+          const request = requests[i] as PublishRequest;
+          const ack: PublishAck = {
+            sequence: request.sequence,
+            accepted: result.value.stored,
+            rejected: result.value.rejections.length,
+            duplicates: result.value.duplicates,
+            rejections: result.value.rejections.slice(0, 100),
+          };
+          if (!call.write(ack)) await once(call, "drain");
+        }
+      }
+      call.end();
+    } catch (error) {
+      const malformed = (error as { malformed?: MalformedMessage }).malformed;
+      const grpcError = malformed
+        ? {
+            code: status.INVALID_ARGUMENT,
+            details: `a PublishRequest of ${malformed.bytes} bytes is not valid protobuf`,
+          }
+        : fail(log, error);
+      call.emit("error", grpcError);
+    }
+  }
+
+  server.addService(eventServiceDefinition, {
+    streamEvents(
+      call: ServerReadableStream<Event | MalformedMessage, StreamSummary>,
+      callback: sendUnaryData<StreamSummary>,
+    ) {
+      admit("StreamEvents", (e) => callback(e), (log) =>
+        ingestClientStream<Event>(call, callback, log, (event) => [event]),
+      );
+    },
+    streamEventBatches(
+      call: ServerReadableStream<EventBatch | MalformedMessage, StreamSummary>,
+      callback: sendUnaryData<StreamSummary>,
+    ) {
+      admit("StreamEventBatches", (e) => callback(e), (log) =>
+        ingestClientStream<EventBatch>(call, callback, log, (batch) => batch.events),
+      );
+    },
+    publish(call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>) {
+      admit("Publish", (e) => call.emit("error", e), (log) => publish(call, log));
+    },
+  });
+  server.addService(HealthService, health.implementation);
+
+  let closing: Promise<void> | undefined;
+  return {
+    health,
+    get activeStreams() {
+      return active.size;
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(config.listen, credentials, (error, port) => {
+          if (error) reject(error);
+          else {
+            logger.info({ listen: config.listen, port }, "collector listening");
+            resolve(port);
+          }
+        });
+      });
+    },
+    close(graceMs = config.shutdownGraceMs) {
+      closing ??= (async () => {
+        health.stop();
+        // tryShutdown refuses new calls at once and waits for the active ones.
+        const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+        await Promise.race([drained, grace]);
+        // Past the grace period: interrupt readers; each replies with what it stored.
+        shutdown.abort();
+        await Promise.allSettled([...active]);
+        server.forceShutdown();
+        logger.info("collector stopped");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,182 @@
+// Typed access to the queue's Lua scripts. Each script is loaded once per connection with
+// ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
+// script cache); the Buffer variants keep envelopes as raw bytes.
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { BacklogFullError, ScriptStatus } from "./errors.js";
+import type { QueueKeys } from "./keys.js";
+
+const SCRIPTS = {
+  epEnqueue: { file: "enqueue-2.lua", keys: 2 },
+  epClaim: { file: "claim-3.lua", keys: 3 },
+  epAck: { file: "ack-4.lua", keys: 4 },
+  epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
+  epRecover: { file: "recover-6.lua", keys: 6 },
+  epRetry: { file: "retry-3.lua", keys: 3 },
+  epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
+  epPromote: { file: "promote-2.lua", keys: 2 },
+  epReplay: { file: "replay-2.lua", keys: 2 },
+} as const;
+
+type ScriptArg = string | number | Buffer;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptCommands = {
+  [K in ScriptName]: (...args: ScriptArg[]) => Promise<unknown>;
+} & {
+  [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
+};
+
+const sources = new Map<ScriptName, string>();
+function source(name: ScriptName): string {
+  let text = sources.get(name);
+  if (text === undefined) {
+    text = readFileSync(new URL(`./scripts/${SCRIPTS[name].file}`, import.meta.url), "utf8");
+    sources.set(name, text);
+  }
+  return text;
+}
+
+function scripts(redis: Redis): ScriptCommands {
+  const commands = redis as unknown as Partial<ScriptCommands>;
+  if (commands.epEnqueue === undefined) {
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+    }
+  }
+  return commands as ScriptCommands;
+}
+
+export interface EnqueueEntry {
+  readonly eventId: string;
+  readonly envelope: Buffer;
+}
+
+export interface EnqueueResult {
+  readonly stored: number;
+  readonly duplicates: number;
+}
+
+export interface RecoverOptions {
+  readonly maxDeliveries: number;
+  /** Recover even though the lease is valid: a worker handing its own events back. */
+  readonly force: boolean;
+  /** Count the recovery as a failed delivery (crash recovery does, a clean shutdown does not). */
+  readonly countDelivery: boolean;
+}
+
+export interface RecoverResult {
+  readonly requeued: number;
+  readonly deadLettered: number;
+}
+
+export interface EnqueueLimits {
+  /** 0 disables deduplication. */
+  readonly dedupWindowMs: number;
+  /** 0 disables the backlog limit. */
+  readonly maxBacklog: number;
+}
+
+/** The queue's atomic operations, bound to one connection and one queue. */
+export interface QueueStore {
+  readonly keys: QueueKeys;
+  /** Stores the entries atomically; throws BacklogFullError (storing nothing) past the limit. */
+  enqueue(entries: readonly EnqueueEntry[], limits: EnqueueLimits): Promise<EnqueueResult>;
+  claim(workerId: string, max: number, firstSequence: number): Promise<Buffer[]>;
+  /** `acks` alternates delivery sequence and event type. */
+  ack(workerId: string, acks: readonly (string | number)[]): Promise<number>;
+  heartbeat(workerId: string, leaseMs: number): Promise<number>;
+  recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
+  retry(workerId: string, sequence: number, delayMs: number, envelope: Buffer): Promise<boolean>;
+  deadLetter(workerId: string, sequence: number, entry: Buffer): Promise<boolean>;
+  promoteDue(limit: number): Promise<number>;
+  /** `pairs` alternates a dead-letter entry and the envelope to enqueue instead. */
+  replay(pairs: readonly Buffer[]): Promise<number>;
+}
+
+export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
+  const run = scripts(redis);
+  return {
+    keys,
+    async enqueue(entries, limits) {
+      const args: ScriptArg[] = new Array(4 + entries.length * 2);
+      args[0] = keys.pending;
+      args[1] = keys.seen;
+      args[2] = limits.dedupWindowMs;
+      args[3] = limits.maxBacklog;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        args[4 + i * 2] = entry.eventId;
+        args[5 + i * 2] = entry.envelope;
+      }
+      const [status, a, b] = (await run.epEnqueue(...args)) as [number, number, number?];
+      if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
+      return { stored: a, duplicates: b ?? 0 };
+    },
+    async claim(workerId, max, firstSequence) {
+      return (await run.epClaimBuffer(
+        keys.pending,
+        keys.claim(workerId),
+        keys.inflight(workerId),
+        max,
+        firstSequence,
+      )) as Buffer[];
+    },
+    async ack(workerId, acks) {
+      return (await run.epAck(
+        keys.inflight(workerId),
+        keys.stats,
+        keys.processedByType,
+        keys.processedByWorker,
+        workerId,
+        ...acks,
+      )) as number;
+    },
+    async heartbeat(workerId, leaseMs) {
+      return (await run.epHeartbeat(keys.workers, workerId, leaseMs)) as number;
+    },
+    async recover(workerId, options) {
+      const reply = (await run.epRecover(
+        keys.workers,
+        keys.pending,
+        keys.claim(workerId),
+        keys.inflight(workerId),
+        keys.deadLetter,
+        keys.stats,
+        workerId,
+        options.maxDeliveries,
+        options.force ? 1 : 0,
+        options.countDelivery ? 1 : 0,
+      )) as number[];
+      if (reply[0] === ScriptStatus.leaseStillValid) return undefined;
+      return { requeued: reply[1] ?? 0, deadLettered: reply[2] ?? 0 };
+    },
+    async retry(workerId, sequence, delayMs, envelope) {
+      const reply = await run.epRetry(
+        keys.inflight(workerId),
+        keys.delayed,
+        keys.stats,
+        sequence,
+        Math.max(0, Math.round(delayMs)),
+        envelope,
+      );
+      return reply === 1;
+    },
+    async deadLetter(workerId, sequence, entry) {
+      const reply = await run.epDeadLetter(
+        keys.inflight(workerId),
+        keys.deadLetter,
+        keys.stats,
+        sequence,
+        entry,
+      );
+      return reply === 1;
+    },
+    async promoteDue(limit) {
+      return (await run.epPromote(keys.delayed, keys.pending, limit)) as number;
+    },
+    async replay(pairs) {
+      if (pairs.length === 0) return 0;
+      return (await run.epReplay(keys.deadLetter, keys.pending, ...pairs)) as number;
+    },
+  };
+}

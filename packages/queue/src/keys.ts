@@ -1,0 +1,50 @@
+// Every Redis key of one queue is built here; no other module spells a key.
+//
+// The pending list keeps the plain queue name (`event_queue`) so `redis-cli LLEN event_queue`
+// works as people expect. Every companion key carries the hash tag `{event_queue}`, and Redis
+// Cluster hashes only the tag of a key that has one, so all keys of a queue share one slot and
+// the Lua scripts that touch several of them stay legal on a cluster.
+
+export interface QueueKeys {
+  readonly name: string;
+  /** LPUSH by the collector, popped from the right by workers: FIFO. */
+  readonly pending: string;
+  /** ZSET worker id -> lease expiry (Redis clock, ms). */
+  readonly workers: string;
+  /** ZSET retry envelope -> due time (Redis clock, ms). */
+  readonly delayed: string;
+  /** LIST of dead-letter entries, newest on the left. */
+  readonly deadLetter: string;
+  /** ZSET event id -> time first stored: the deduplication window. */
+  readonly seen: string;
+  /** HASH of counters: processed, retried, deadLettered, recovered. */
+  readonly stats: string;
+  /** HASH event type -> events processed. */
+  readonly processedByType: string;
+  /** HASH worker id -> events processed. */
+  readonly processedByWorker: string;
+  /** LIST where one worker's blocking BLMOVE lands an event before the claim script runs. */
+  claim(workerId: string): string;
+  /** HASH delivery sequence -> envelope: what one worker holds right now. */
+  inflight(workerId: string): string;
+}
+
+export function queueKeys(name: string): QueueKeys {
+  if (name.length === 0 || /[{}\s]/.test(name)) {
+    throw new TypeError(`queue name must be non-empty without braces or spaces, got "${name}"`);
+  }
+  const tag = `{${name}}`;
+  return Object.freeze({
+    name,
+    pending: name,
+    workers: `${tag}:workers`,
+    delayed: `${tag}:delayed`,
+    deadLetter: `${tag}:dead-letter`,
+    seen: `${tag}:seen`,
+    stats: `${tag}:stats`,
+    processedByType: `${tag}:processed-by-type`,
+    processedByWorker: `${tag}:processed-by-worker`,
+    claim: (workerId: string) => `${tag}:claim:${workerId}`,
+    inflight: (workerId: string) => `${tag}:inflight:${workerId}`,
+  });
+}

@@ -1,0 +1,72 @@
+// Redis connection settings shared by every service. REDIS_URL wins; the original REDIS_HOST
+// and REDIS_PORT keep working. Passwords are never logged: describeRedis() masks them.
+import { Redis, type RedisOptions } from "ioredis";
+import { ConfigError, type Env, readInteger, readOptionalString, readString } from "./env.js";
+
+export const REDIS_DEFAULTS = Object.freeze({ host: "localhost", port: 6379 });
+
+export interface RedisConnection {
+  /** redis:// or rediss:// (TLS) URL, credentials included. */
+  readonly url: string;
+}
+
+export function readRedisConnection(env: Env): RedisConnection {
+  const url = readOptionalString(env, "REDIS_URL");
+  if (url !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError("REDIS_URL", maskUrl(url), "a redis:// or rediss:// URL");
+    }
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+      throw new ConfigError("REDIS_URL", maskUrl(url), "a redis:// or rediss:// URL");
+    }
+    return { url };
+  }
+  const host = readString(env, "REDIS_HOST", REDIS_DEFAULTS.host);
+  const port = readInteger(env, "REDIS_PORT", REDIS_DEFAULTS.port, { min: 1, max: 65535 });
+  const password = readOptionalString(env, "REDIS_PASSWORD");
+  const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
+  return { url: `redis://${auth}${host}:${port}` };
+}
+
+function maskUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+/** The URL with any credentials replaced by ***, for logs. */
+export function describeRedis(connection: RedisConnection): string {
+  return maskUrl(connection.url);
+}
+
+/**
+ * - "writer": fails fast while Redis is unreachable (no offline queue, no retried commands),
+ *   so the collector answers UNAVAILABLE instead of buffering without bound.
+ * - "blocking": blocking reads that wait across reconnects (BLMOVE).
+ * - "commands": worker commands; they wait for a reconnect, bounded by the worker's in-flight cap.
+ */
+export type RedisRole = "writer" | "blocking" | "commands";
+
+export function connectRedis(
+  connection: RedisConnection,
+  role: RedisRole,
+  extra: RedisOptions = {},
+): Redis {
+  const common: RedisOptions = {
+    connectionName: `eventpipe-${role}`,
+    // Reconnect forever, backing off to 2 s: workers come back by themselves after an outage.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+  };
+  const byRole: Record<RedisRole, RedisOptions> = {
+    writer: {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: 10_000,
+    },
+    blocking: { maxRetriesPerRequest: null },
+    commands: { maxRetriesPerRequest: null },
+  };
+  return new Redis(connection.url, { ...common, ...byRole[role], ...extra });
+}

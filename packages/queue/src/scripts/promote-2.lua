@@ -1,0 +1,21 @@
+--[[
+  Move retries that are due from the delayed set to the head of the pending list (the next
+  to be popped), earliest due first.
+
+  KEYS[1] delayed zset
+  KEYS[2] pending list
+  ARGV[1] most entries to move
+
+  Returns the number moved.
+]]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+if #due == 0 then
+  return 0
+end
+for i = #due, 1, -1 do
+  redis.call('RPUSH', KEYS[2], due[i])
+end
+redis.call('ZREM', KEYS[1], unpack(due))
+return #due

@@ -1,0 +1,18 @@
+--[[
+  Move dead-letter entries back to the pending list. An entry is replayed only if it is still
+  in the dead-letter list, so two operators replaying at once never duplicate an event.
+
+  KEYS[1] dead-letter list
+  KEYS[2] pending list
+  ARGV pairs: dead-letter entry, fresh envelope to enqueue
+
+  Returns the number replayed.
+]]
+local replayed = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+    replayed = replayed + 1
+  end
+end
+return replayed
