@@ -1,0 +1,159 @@
+// `node dist/main.js [--count N] [--batch-size N] [--rate N] [--payload-bytes N] [--rpc publish|batch|single] [--json]`
+// Streams sample events to COLLECTOR_ADDRESS and prints what was stored. Exits non-zero
+// unless every event sent was stored (or was already stored: a duplicate).
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { Event } from "@eventpipe/proto";
+import { createEventClient, DEFAULT_COLLECTOR_ADDRESS } from "./client.js";
+import { sampleEvents } from "./events.js";
+import { createProducer } from "./producer.js";
+import { streamEvents } from "./stream.js";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "10000" },
+    "batch-size": { type: "string", default: "100" },
+    rate: { type: "string", default: "0" },
+    "payload-bytes": { type: "string", default: "0" },
+    rpc: { type: "string", default: "publish" },
+    address: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`usage: producer [--count 10000] [--batch-size 100] [--rate events/s, 0 = unlimited]
+                [--payload-bytes 0] [--rpc publish|batch|single] [--address host:port] [--json]
+env: COLLECTOR_ADDRESS (default ${DEFAULT_COLLECTOR_ADDRESS}), PRODUCER_TOKEN`);
+  process.exit(0);
+}
+
+function integer(name: string, value: string | undefined, min: number): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    console.error(`producer: --${name}=${value} is invalid: expected an integer >= ${min}`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+const count = integer("count", values.count, 0);
+const batchSize = integer("batch-size", values["batch-size"], 1);
+const rate = integer("rate", values.rate, 0);
+const payloadBytes = integer("payload-bytes", values["payload-bytes"], 0);
+const rpc = values.rpc;
+if (rpc !== "publish" && rpc !== "batch" && rpc !== "single") {
+  console.error(`producer: --rpc=${rpc} is invalid: expected publish, batch or single`);
+  process.exit(2);
+}
+const address = values.address ?? process.env.COLLECTOR_ADDRESS ?? DEFAULT_COLLECTOR_ADDRESS;
+const token = process.env.PRODUCER_TOKEN || undefined;
+
+/** Paces a stream to `rate` events/s by sleeping between batches, not per event. */
+async function* paced(events: Iterable<Event>): AsyncGenerator<Event> {
+  const started = performance.now();
+  let sent = 0;
+  for (const event of events) {
+    if (rate > 0 && sent % batchSize === 0) {
+      const due = started + (sent * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await delay(wait);
+    }
+    sent++;
+    yield event;
+  }
+}
+
+let sentSoFar = 0;
+const progress =
+  process.stderr.isTTY && !values.json
+    ? setInterval(() => {
+        const width = 30;
+        const done = count === 0 ? 1 : sentSoFar / count;
+        const bar = "#".repeat(Math.round(done * width)).padEnd(width, ".");
+        process.stderr.write(`\r[${bar}] ${sentSoFar}/${count}`);
+      }, 100)
+    : undefined;
+
+const started = performance.now();
+let result: { sent: number; stored: number; duplicates: number; rejected: number; reasons: string[] };
+let failure: string | undefined;
+try {
+  if (rpc === "publish") {
+    const producer = createProducer({ address, batchSize, token });
+    try {
+      for await (const event of paced(sampleEvents(count, payloadBytes))) {
+        await producer.send(event);
+        sentSoFar++;
+      }
+    } finally {
+      const totals = await producer.close().catch((error: Error) => {
+        failure = error.message;
+        return producer.totals;
+      });
+      result = {
+        sent: totals.sent,
+        stored: totals.stored,
+        duplicates: totals.duplicates,
+        rejected: totals.rejected,
+        reasons: totals.rejections.map((r) => `#${r.index} ${r.eventId}: ${r.message}`),
+      };
+    }
+  } else {
+    const client = createEventClient({ address });
+    const counted = (async function* () {
+      for await (const event of paced(sampleEvents(count, payloadBytes))) {
+        sentSoFar++;
+        yield event;
+      }
+    })();
+    try {
+      const summary = await streamEvents(client, counted, { rpc, batchSize });
+      result = {
+        sent: sentSoFar,
+        stored: summary.eventsReceived,
+        duplicates: summary.duplicates,
+        rejected: summary.rejected,
+        reasons: summary.rejections.map((r) => `#${r.index} ${r.eventId}: ${r.message}`),
+      };
+    } catch (error) {
+      failure = (error as Error).message;
+      result = { sent: sentSoFar, stored: 0, duplicates: 0, rejected: 0, reasons: [] };
+    } finally {
+      client.close();
+    }
+  }
+} catch (error) {
+  failure = (error as Error).message;
+  result = { sent: sentSoFar, stored: 0, duplicates: 0, rejected: 0, reasons: [] };
+}
+if (progress) {
+  clearInterval(progress);
+  process.stderr.write("\n");
+}
+
+const seconds = (performance.now() - started) / 1000;
+const ok = failure === undefined && result.stored + result.duplicates === result.sent;
+const summary = {
+  ok,
+  rpc,
+  sent: result.sent,
+  stored: result.stored,
+  duplicates: result.duplicates,
+  rejected: result.rejected,
+  seconds: Number(seconds.toFixed(3)),
+  eventsPerSecond: Math.round(result.stored / seconds),
+  ...(failure === undefined ? {} : { error: failure }),
+};
+if (values.json) {
+  console.log(JSON.stringify(summary));
+} else {
+  console.log(
+    `sent ${summary.sent}, stored ${summary.stored}, duplicates ${summary.duplicates}, rejected ${summary.rejected} ` +
+      `in ${summary.seconds} s (${summary.eventsPerSecond} events/s)`,
+  );
+  for (const reason of result.reasons.slice(0, 10)) console.log(`  rejected ${reason}`);
+  if (failure !== undefined) console.error(`producer: ${failure}`);
+}
+process.exitCode = ok ? 0 : 1;

@@ -1,0 +1,240 @@
+// createProducer: acknowledged streaming over the Publish RPC.
+//
+// Events are grouped into batches with increasing sequence numbers. A batch stays in memory
+// until the collector acknowledges it (stored in Redis); at most maxBatchesInFlight are
+// unacknowledged, and send() waits for room: backpressure reaches the caller. When the call
+// fails (collector restart, Redis outage, overload) the producer reconnects with exponential
+// backoff and jitter and resends every unacknowledged batch; the collector drops the
+// duplicates this creates by event id.
+import { setTimeout as delay } from "node:timers/promises";
+import type { Event, EventServiceClient, PublishAck, PublishRequest, Rejection } from "@eventpipe/proto";
+import { type ClientDuplexStream, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { type ClientOptions, createEventClient } from "./client.js";
+
+export interface ProducerOptions extends ClientOptions {
+  /** Events per batch (message). Default 100. */
+  readonly batchSize?: number;
+  /** Unacknowledged batches before send() waits. Default 32. */
+  readonly maxBatchesInFlight?: number;
+  /** How long a partial batch waits for more events before it is sent. Default 5 ms. */
+  readonly lingerMs?: number;
+  /** Give up (flush and close reject) after this long without any acknowledgement. Default 5 min. */
+  readonly retryForMs?: number;
+  /** A call with unacknowledged batches and no ack for this long is restarted. Default 30 s. */
+  readonly ackTimeoutMs?: number;
+  /** Bearer token sent as `authorization` metadata. */
+  readonly token?: string;
+}
+
+export interface ProducerTotals {
+  /** Events handed to send(). */
+  readonly sent: number;
+  /** Events the collector stored. */
+  readonly stored: number;
+  /** Events already stored earlier (resends, or ids sent twice): not stored again. */
+  readonly duplicates: number;
+  readonly rejected: number;
+  /** The first rejections, with reasons. */
+  readonly rejections: readonly Rejection[];
+  /** Calls restarted after a failure. */
+  readonly reconnects: number;
+}
+
+export interface Producer {
+  /** Queues one event; waits while too many batches are unacknowledged. */
+  send(event: Event): Promise<void>;
+  /** Resolves once every event sent so far is acknowledged. */
+  flush(): Promise<ProducerTotals>;
+  /** Flushes, ends the stream and closes the channel. Idempotent. */
+  close(): Promise<ProducerTotals>;
+  readonly totals: ProducerTotals;
+}
+
+export class ProducerFailedError extends Error {
+  override readonly name = "ProducerFailedError";
+  readonly code = "EP_PRODUCER_FAILED";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Statuses after which resending cannot help. */
+const FATAL = new Set<number>([
+  status.INVALID_ARGUMENT,
+  status.UNAUTHENTICATED,
+  status.PERMISSION_DENIED,
+  status.UNIMPLEMENTED,
+]);
+const MAX_KEPT_REJECTIONS = 100;
+
+interface Batch {
+  readonly sequence: bigint;
+  readonly events: Event[];
+}
+
+export function createProducer(options: ProducerOptions = {}): Producer {
+  const batchSize = options.batchSize ?? 100;
+  const maxInFlight = options.maxBatchesInFlight ?? 32;
+  const lingerMs = options.lingerMs ?? 5;
+  const retryForMs = options.retryForMs ?? 5 * 60_000;
+  const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+  const client: EventServiceClient = createEventClient(options);
+
+  const totals = { sent: 0, stored: 0, duplicates: 0, rejected: 0, rejections: [] as Rejection[], reconnects: 0 };
+  const unacked = new Map<bigint, Batch>();
+  let current: Event[] = [];
+  let nextSequence = 1n;
+  let call: ClientDuplexStream<PublishRequest, PublishAck> | undefined;
+  let writable = true;
+  let failure: Error | undefined;
+  let closed = false;
+  let reconnecting = false;
+  let failedCalls = 0;
+  let lastProgressAt = Date.now();
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let waiters: (() => void)[] = [];
+
+  const wake = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const resolve of woken) resolve();
+  };
+  const waitForChange = () => new Promise<void>((resolve) => waiters.push(resolve));
+
+  const watchdog = setInterval(() => {
+    if (unacked.size > 0 && call !== undefined && Date.now() - lastProgressAt > ackTimeoutMs) {
+      call.cancel(); // surfaces as CANCELLED: reconnect and resend
+    }
+  }, Math.min(ackTimeoutMs, 1000));
+  watchdog.unref();
+
+  function metadata(): Metadata {
+    const md = new Metadata();
+    if (options.token !== undefined) md.set("authorization", `Bearer ${options.token}`);
+    return md;
+  }
+
+  function write(batch: Batch): void {
+    if (call === undefined) return; // sent on reconnect
+    if (!call.write({ sequence: batch.sequence, events: batch.events })) writable = false;
+  }
+
+  function openCall(): void {
+    const opened = client.publish(metadata());
+    call = opened;
+    writable = true;
+    opened.on("data", (ack: PublishAck) => {
+      const batch = unacked.get(ack.sequence);
+      if (batch === undefined) return;
+      unacked.delete(ack.sequence);
+      failedCalls = 0;
+      lastProgressAt = Date.now();
+      totals.stored += ack.accepted;
+      totals.duplicates += ack.duplicates;
+      totals.rejected += ack.rejected;
+      for (const rejection of ack.rejections) {
+        if (totals.rejections.length < MAX_KEPT_REJECTIONS) totals.rejections.push(rejection);
+      }
+      wake();
+    });
+    opened.on("drain", () => {
+      writable = true;
+      wake();
+    });
+    opened.on("error", (error: ServiceError) => onCallEnded(opened, error));
+    opened.on("status", (end: { code: number }) => {
+      if (end.code === status.OK) onCallEnded(opened, undefined);
+    });
+    for (const batch of unacked.values()) write(batch);
+  }
+
+  function onCallEnded(ended: typeof call, error: ServiceError | undefined): void {
+    if (call !== ended) return;
+    call = undefined;
+    if (closed && unacked.size === 0) return;
+    if (error !== undefined && FATAL.has(error.code)) {
+      failure = new ProducerFailedError(`the collector refused the stream: ${error.details}`, { cause: error });
+      wake();
+      return;
+    }
+    if (Date.now() - lastProgressAt > retryForMs) {
+      failure = new ProducerFailedError(
+        `no acknowledgement for ${retryForMs} ms; last error: ${error?.details ?? "stream ended"}`,
+        { cause: error },
+      );
+      wake();
+      return;
+    }
+    void reconnect(error);
+  }
+
+  async function reconnect(error: ServiceError | undefined): Promise<void> {
+    if (reconnecting) return;
+    reconnecting = true;
+    failedCalls++;
+    totals.reconnects++;
+    const hinted = Number(error?.metadata?.get("retry-after-ms")[0] ?? 0);
+    const ceiling = Math.min(10_000, 100 * 2 ** Math.min(failedCalls - 1, 10));
+    const backoff = ceiling / 2 + Math.random() * (ceiling / 2);
+    await delay(Math.max(hinted, backoff));
+    reconnecting = false;
+    if (failure === undefined && call === undefined) openCall();
+  }
+
+  function seal(): void {
+    if (lingerTimer !== undefined) {
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+    }
+    if (current.length === 0) return;
+    const batch: Batch = { sequence: nextSequence++, events: current };
+    current = [];
+    if (unacked.size === 0) lastProgressAt = Date.now();
+    unacked.set(batch.sequence, batch);
+    if (call === undefined && !reconnecting && failure === undefined) openCall();
+    else write(batch);
+  }
+
+  async function waitFor(condition: () => boolean): Promise<void> {
+    while (!condition()) {
+      if (failure !== undefined) throw failure;
+      await waitForChange();
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  let closing: Promise<ProducerTotals> | undefined;
+  const producer: Producer = {
+    totals,
+    async send(event) {
+      if (failure !== undefined) throw failure;
+      if (closed) throw new ProducerFailedError("the producer is closed");
+      totals.sent++;
+      current.push(event);
+      if (current.length >= batchSize) seal();
+      else if (lingerTimer === undefined) lingerTimer = setTimeout(seal, lingerMs);
+      if (unacked.size >= maxInFlight || !writable) {
+        await waitFor(() => unacked.size < maxInFlight && (writable || call === undefined));
+      }
+    },
+    async flush() {
+      seal();
+      await waitFor(() => unacked.size === 0);
+      return { ...totals, rejections: [...totals.rejections] };
+    },
+    close() {
+      closing ??= (async () => {
+        try {
+          return await producer.flush();
+        } finally {
+          closed = true;
+          clearInterval(watchdog);
+          call?.end();
+          client.close();
+        }
+      })();
+      return closing;
+    },
+  };
+  return producer;
+}

@@ -1,0 +1,86 @@
+// Worker configuration: read from the environment once, validated, frozen.
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import {
+  DEFAULT_QUEUE_NAME,
+  type Env,
+  type RedisConnection,
+  readEnum,
+  readInteger,
+  readRedisConnection,
+  readString,
+} from "@eventpipe/queue";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export interface WorkerConfig {
+  readonly redis: RedisConnection;
+  readonly queueName: string;
+  /** Unique per process; names its in-flight hash and its lease. */
+  readonly workerId: string;
+  /** Handlers running at once. */
+  readonly concurrency: number;
+  /** Most events claimed from Redis in one step. */
+  readonly batchSize: number;
+  /** The default handler's simulated unit of work. */
+  readonly workMs: number;
+  /** Handler failures before an event is dead-lettered. */
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** A worker that has not renewed its lease for this long is presumed dead. */
+  readonly leaseMs: number;
+  /** Crash recoveries of one event before it is dead-lettered as poison. */
+  readonly maxDeliveries: number;
+  readonly shutdownGraceMs: number;
+  /** How long one blocking wait for new events lasts before the loop looks around again. */
+  readonly blockTimeoutMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export const WORKER_DEFAULTS = Object.freeze({
+  queueName: DEFAULT_QUEUE_NAME,
+  concurrency: 64,
+  batchSize: 100,
+  workMs: 10,
+  maxAttempts: 5,
+  retryBaseDelayMs: 1000,
+  retryMaxDelayMs: 60_000,
+  leaseMs: 15_000,
+  maxDeliveries: 5,
+  shutdownGraceMs: 10_000,
+  blockTimeoutMs: 1000,
+  logLevel: "info" as LogLevel,
+});
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+export function readWorkerConfig(env: Env = process.env): WorkerConfig {
+  const d = WORKER_DEFAULTS;
+  const workerId = readString(env, "WORKER_ID", defaultWorkerId());
+  if (/[{}\s]/.test(workerId)) {
+    throw new TypeError(`WORKER_ID=${JSON.stringify(workerId)} is invalid: no braces or spaces`);
+  }
+  return Object.freeze({
+    redis: readRedisConnection(env),
+    queueName: readString(env, "QUEUE_NAME", d.queueName),
+    workerId,
+    concurrency: readInteger(env, "WORKER_CONCURRENCY", d.concurrency, { min: 1, max: 100_000 }),
+    batchSize: readInteger(env, "WORKER_BATCH_SIZE", d.batchSize, { min: 1, max: 5000 }),
+    workMs: readInteger(env, "WORKER_WORK_MS", d.workMs, { max: 3_600_000 }),
+    maxAttempts: readInteger(env, "MAX_ATTEMPTS", d.maxAttempts, { min: 1, max: 1000 }),
+    retryBaseDelayMs: readInteger(env, "RETRY_BASE_DELAY_MS", d.retryBaseDelayMs),
+    retryMaxDelayMs: readInteger(env, "RETRY_MAX_DELAY_MS", d.retryMaxDelayMs),
+    leaseMs: readInteger(env, "WORKER_LEASE_MS", d.leaseMs, { min: 300 }),
+    maxDeliveries: readInteger(env, "MAX_DELIVERIES", d.maxDeliveries, { min: 1, max: 1000 }),
+    shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", d.shutdownGraceMs),
+    blockTimeoutMs: readInteger(env, "WORKER_BLOCK_TIMEOUT_MS", d.blockTimeoutMs, {
+      min: 10,
+      max: 60_000,
+    }),
+    logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
+  });
+}

@@ -1,0 +1,48 @@
+// The worker process: reads the environment, connects, consumes with the default handler, and
+// on SIGTERM/SIGINT stops taking events and finishes in-flight ones within SHUTDOWN_GRACE_MS.
+import { connectRedis, describeRedis } from "@eventpipe/queue";
+import { readWorkerConfig } from "./config.js";
+import { createSimulatedWorkHandler } from "./handler.js";
+import { createLogger } from "./logger.js";
+import { createWorker } from "./worker.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof readWorkerConfig>;
+  try {
+    config = readWorkerConfig();
+  } catch (error) {
+    process.stderr.write(`worker: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel, "worker");
+  const redis = connectRedis(config.redis, "commands");
+  redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
+  const worker = createWorker({
+    redis,
+    config,
+    logger,
+    handler: createSimulatedWorkHandler(config.workMs),
+  });
+  await worker.start();
+  logger.info({ redis: describeRedis(config.redis), workMs: config.workMs }, "worker running");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, inFlight: worker.inFlight }, "shutting down");
+    try {
+      await worker.close();
+    } finally {
+      await redis.quit().catch(() => redis.disconnect());
+      process.exit(0);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker: failed to start: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,359 @@
+// createWorker: a reliable FIFO consumer.
+//
+// Events move atomically from the right (oldest) end of the pending list into this worker's
+// in-flight hash: one blocking BLMOVE when the queue is empty, then a Lua script that claims up
+// to a batch more. Handlers run with bounded concurrency, started in queue order; an event
+// leaves the in-flight hash only after its handler resolved (acks are grouped into one script
+// call). The worker renews a lease; events of workers whose lease ran out are put back by the
+// others. See the README's guarantees section.
+import type { Event } from "@eventpipe/proto";
+import {
+  type DeadLetterMeta,
+  decodeEnvelope,
+  encodeDeadLetter,
+  encodeEnvelope,
+  type QueueStore,
+  createQueueStore,
+  queueKeys,
+} from "@eventpipe/queue";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { WorkerConfig } from "./config.js";
+import type { EventContext, EventHandler } from "./handler.js";
+import { Backoff } from "./backoff.js";
+
+export interface WorkerDependencies {
+  /** Made with connectRedis(..., "commands"); the worker duplicates it for blocking reads. */
+  readonly redis: Redis;
+  readonly config: WorkerConfig;
+  readonly logger: Logger;
+  readonly handler: EventHandler;
+}
+
+export interface WorkerCounters {
+  readonly processed: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly recoveredFromOthers: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** Registers the worker and starts consuming; resolves once the first lease is held. */
+  start(): Promise<void>;
+  readonly counters: WorkerCounters;
+  readonly inFlight: number;
+  /**
+   * Stops taking events, lets in-flight handlers finish for up to the grace period, acks
+   * what finished and puts the rest back at the head of the queue. Idempotent; does not
+   * close the Redis connection passed in.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+const MAX_ERROR_LENGTH = 2000;
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
+export function createWorker({ redis, config, logger, handler }: WorkerDependencies): Worker {
+  const id = config.workerId;
+  const log = logger.child({ worker: id });
+  const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
+  const keys = store.keys;
+  const blocking = redis.duplicate({ connectionName: "eventpipe-blocking" });
+  blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
+
+  const counters = { processed: 0, failed: 0, retried: 0, deadLettered: 0, recoveredFromOthers: 0 };
+  const graceAbort = new AbortController();
+  let nextSequence = 1;
+  /** Events claimed and not yet acked, retried or dead-lettered: the in-flight hash's size. */
+  let held = 0;
+  let stopping = false;
+  let slotFreed: (() => void) | undefined;
+  let allReleased: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  let timers: NodeJS.Timeout[] = [];
+
+  const release = (count: number) => {
+    held -= count;
+    slotFreed?.();
+    if (held === 0) allReleased?.();
+  };
+
+  // ---- acknowledgements: group commit. Completions collect while one flush is in flight.
+  let ackBatch: (string | number)[] = [];
+  let flushing: Promise<void> | undefined;
+  const flushBackoff = new Backoff(50, 2000);
+
+  function flushAcks(): Promise<void> {
+    flushing ??= (async () => {
+      while (ackBatch.length > 0) {
+        const batch = ackBatch;
+        ackBatch = [];
+        try {
+          await store.ack(id, batch);
+          flushBackoff.reset();
+          counters.processed += batch.length / 2;
+          release(batch.length / 2);
+        } catch (error) {
+          // Keep them: an ack is retried until Redis takes it (or shutdown gives them back).
+          ackBatch = batch.concat(ackBatch);
+          log.warn({ err: errorText(error) }, "ack failed; retrying");
+          if (stopping && graceAbort.signal.aborted) break;
+          await flushBackoff.wait();
+        }
+      }
+    })().finally(() => {
+      flushing = undefined;
+      if (ackBatch.length > 0 && !(stopping && graceAbort.signal.aborted)) void flushAcks();
+    });
+    return flushing;
+  }
+
+  /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
+  async function persist(step: () => Promise<boolean>, what: string): Promise<void> {
+    const backoff = new Backoff(50, 2000);
+    for (;;) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        log.warn({ err: errorText(error) }, `${what} failed; retrying`);
+        if (graceAbort.signal.aborted) return; // shutdown's recovery puts the event back
+        await backoff.wait();
+      }
+    }
+  }
+
+  async function onHandlerFailure(
+    sequence: number,
+    raw: Buffer,
+    event: Event,
+    error: unknown,
+  ): Promise<void> {
+    counters.failed++;
+    const decoded = decodeEnvelope(raw);
+    const stored = decoded.stored;
+    const now = Date.now();
+    const attempts = stored.attempts + 1;
+    const message = errorText(error);
+    const updated = {
+      ...stored,
+      attempts,
+      firstError: stored.firstError || message,
+      firstFailedAtMs: stored.firstFailedAtMs || BigInt(now),
+      lastError: message,
+      lastFailedAtMs: BigInt(now),
+      retryToken: `${id}:${sequence}`,
+    };
+    const envelope = encodeEnvelope(updated, decoded.deliveries);
+    if (attempts >= config.maxAttempts) {
+      const meta: DeadLetterMeta = {
+        reason: "max_attempts",
+        message: `handler failed ${attempts} times (MAX_ATTEMPTS=${config.maxAttempts})`,
+        worker: id,
+        deadLetteredAtMs: now,
+        attempts,
+        deliveries: decoded.deliveries,
+        firstError: updated.firstError,
+        lastError: message,
+        firstFailedAtMs: Number(updated.firstFailedAtMs),
+        lastFailedAtMs: now,
+      };
+      await persist(() => store.deadLetter(id, sequence, encodeDeadLetter(meta, envelope)), "dead-letter");
+      counters.deadLettered++;
+      log.warn({ eventId: event.eventId, type: event.type, attempts, err: message }, "event dead-lettered");
+    } else {
+      const exponential = config.retryBaseDelayMs * 2 ** (attempts - 1);
+      const capped = Math.min(exponential, config.retryMaxDelayMs);
+      const delayMs = capped / 2 + Math.random() * (capped / 2); // jitter spreads a burst
+      await persist(() => store.retry(id, sequence, delayMs, envelope), "retry");
+      counters.retried++;
+      log.debug({ eventId: event.eventId, attempts, delayMs }, "event retry scheduled");
+    }
+    release(1);
+  }
+
+  async function onUndecodable(sequence: number, raw: Buffer, error: unknown): Promise<void> {
+    const meta: DeadLetterMeta = {
+      reason: "undecodable",
+      message: errorText(error),
+      worker: id,
+      deadLetteredAtMs: Date.now(),
+    };
+    await persist(() => store.deadLetter(id, sequence, encodeDeadLetter(meta, raw)), "dead-letter");
+    counters.deadLettered++;
+    log.warn({ err: errorText(error), bytes: raw.length }, "undecodable queue entry dead-lettered");
+    release(1);
+  }
+
+  function dispatch(sequence: number, raw: Buffer): void {
+    let event: Event;
+    let ctx: EventContext;
+    try {
+      const { stored, deliveries } = decodeEnvelope(raw);
+      event = stored.event!;
+      ctx = {
+        eventId: event.eventId,
+        attempt: stored.attempts + 1,
+        redeliveries: deliveries,
+        enqueuedAtMs: Number(stored.enqueuedAtMs),
+        workerId: id,
+        signal: graceAbort.signal,
+      };
+    } catch (error) {
+      void onUndecodable(sequence, raw, error);
+      return;
+    }
+    // The handler starts now, synchronously, so events start in claim (queue) order.
+    let running: Promise<void>;
+    try {
+      running = handler(event, ctx);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      () => {
+        ackBatch.push(sequence, event.type);
+        if (flushing === undefined) queueMicrotask(() => void flushAcks());
+      },
+      (error: unknown) => void onHandlerFailure(sequence, raw, event, error),
+    );
+  }
+
+  async function waitForSlot(): Promise<void> {
+    while (held >= config.concurrency && !stopping) {
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+      slotFreed = undefined;
+    }
+  }
+
+  async function consume(): Promise<void> {
+    const backoff = new Backoff(100, 2000);
+    while (!stopping) {
+      await waitForSlot();
+      if (stopping) break;
+      const room = Math.min(config.concurrency - held, config.batchSize);
+      try {
+        let claimed = await store.claim(id, room, nextSequence);
+        if (claimed.length === 0 && !stopping) {
+          // Nothing pending: block until one event arrives (it lands in our claim list,
+          // so it is never in limbo), then claim it and whatever came with it.
+          const moved = await blocking.blmoveBuffer(
+            keys.pending,
+            keys.claim(id),
+            "RIGHT",
+            "LEFT",
+            config.blockTimeoutMs / 1000,
+          );
+          if (moved === null || stopping) continue;
+          claimed = await store.claim(id, room, nextSequence);
+        }
+        backoff.reset();
+        const first = nextSequence;
+        nextSequence += claimed.length;
+        held += claimed.length;
+        for (let i = 0; i < claimed.length; i++) dispatch(first + i, claimed[i]!);
+      } catch (error) {
+        if (stopping) break;
+        log.warn({ err: errorText(error) }, "claiming events failed; retrying");
+        await backoff.wait();
+      }
+    }
+  }
+
+  // ---- lease, crash recovery of other workers, promotion of due retries
+  let maintaining = false;
+  async function maintain(): Promise<void> {
+    if (maintaining || stopping) return;
+    maintaining = true;
+    try {
+      const now = await store.heartbeat(id, config.leaseMs);
+      const expired = await redis.zrangebyscore(keys.workers, "-inf", now);
+      for (const other of expired) {
+        if (other === id) continue;
+        const result = await store.recover(other, {
+          maxDeliveries: config.maxDeliveries,
+          force: false,
+          countDelivery: true,
+        });
+        if (result !== undefined) {
+          counters.recoveredFromOthers += result.requeued;
+          log.warn({ deadWorker: other, ...result }, "took back the events of a dead worker");
+        }
+      }
+    } catch (error) {
+      log.warn({ err: errorText(error) }, "heartbeat failed");
+    } finally {
+      maintaining = false;
+    }
+  }
+
+  let promoting = false;
+  async function promote(): Promise<void> {
+    if (promoting || stopping) return;
+    promoting = true;
+    try {
+      while ((await store.promoteDue(1000)) === 1000) {}
+    } catch (error) {
+      log.debug({ err: errorText(error) }, "promoting retries failed");
+    } finally {
+      promoting = false;
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    counters,
+    get inFlight() {
+      return held;
+    },
+    async start() {
+      await store.heartbeat(id, config.leaseMs);
+      timers = [
+        setInterval(() => void maintain(), Math.max(100, Math.floor(config.leaseMs / 3))),
+        setInterval(() => void promote(), 250),
+      ];
+      log.info({ queue: config.queueName, concurrency: config.concurrency }, "worker started");
+      void maintain();
+      loop = consume();
+    },
+    close(graceMs = config.shutdownGraceMs) {
+      closing ??= (async () => {
+        stopping = true;
+        slotFreed?.();
+        for (const timer of timers) clearInterval(timer);
+        // Ends a BLMOVE in progress; an event it moved stays in our claim list and goes back below.
+        blocking.disconnect();
+        await loop?.catch(() => undefined);
+        if (held > 0) {
+          const drained = new Promise<void>((resolve) => {
+            allReleased = resolve;
+          });
+          const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+          await Promise.race([drained, grace]);
+        }
+        graceAbort.abort();
+        await flushing?.catch(() => undefined);
+        if (ackBatch.length > 0) await flushAcks().catch(() => undefined);
+        // Whatever is still held (handlers past the grace period, a claimed leftover) goes
+        // back to the head of the queue; a clean stop is not a failed delivery.
+        const returned = await store
+          .recover(id, { maxDeliveries: config.maxDeliveries, force: true, countDelivery: false })
+          .catch((error: unknown) => {
+            log.error({ err: errorText(error) }, "could not return held events; the lease will");
+            return undefined;
+          });
+        log.info({ ...counters, returned: returned?.requeued ?? 0 }, "worker stopped");
+      })();
+      return closing;
+    },
+  };
+}
