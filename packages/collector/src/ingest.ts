@@ -8,6 +8,7 @@ import {
   encodeNewEvent,
   type QueueStore,
 } from "@eventpipe/queue";
+import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
 import { RedisUnavailableError } from "./errors.js";
 import { validateEvent } from "./validate.js";
@@ -65,7 +66,25 @@ export interface ChunkWriter {
   write(events: readonly Event[], firstIndex: number): Promise<ChunkResult>;
 }
 
-export function createChunkWriter(store: QueueStore, config: CollectorConfig): ChunkWriter {
+const READY_WAIT_MS = 1000;
+
+function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+  });
+}
+
+export function createChunkWriter(
+  redis: Redis,
+  store: QueueStore,
+  config: CollectorConfig,
+): ChunkWriter {
   const allowed =
     config.limits.allowedTypes.length > 0 ? new Set(config.limits.allowedTypes) : undefined;
   const limits: EnqueueLimits = {
@@ -75,6 +94,9 @@ export function createChunkWriter(store: QueueStore, config: CollectorConfig): C
 
   async function enqueue(entries: EnqueueEntry[]) {
     try {
+      // Ride out a reconnect in progress (a restart, a blip) for a moment, no longer: the
+      // connection has no offline queue, so a Redis that stays away becomes UNAVAILABLE.
+      if (redis.status !== "ready") await waitForReady(redis, READY_WAIT_MS);
       return await store.enqueue(entries, limits);
     } catch (error) {
       if (error instanceof BacklogFullError) throw error;
@@ -134,12 +156,13 @@ export function createChunkWriter(store: QueueStore, config: CollectorConfig): C
 }
 
 /**
- * Keeps up to `limit` chunk writes in flight, in order, on one connection, so the next chunk
- * is read and validated while Redis stores the previous one. A failed write is rethrown by
- * the next call to `add` or `drain`.
+ * Keeps up to `limit` chunk writes in flight on one connection, so the next chunk is read and
+ * validated while Redis stores the previous one. Results reach the tally in submission order,
+ * so rejections stay in stream order. A failed write is rethrown by a later `add` or `drain`.
  */
 export class WriteWindow {
-  private readonly pending = new Set<Promise<void>>();
+  private readonly unsettled = new Set<Promise<unknown>>();
+  private inOrder: Promise<void> = Promise.resolve();
   private failure: unknown;
   private failed = false;
 
@@ -149,28 +172,31 @@ export class WriteWindow {
   ) {}
 
   async add(write: Promise<ChunkResult>): Promise<void> {
-    const tracked: Promise<void> = write.then(
-      (result) => {
-        addToTally(this.tally, result);
-      },
-      (error: unknown) => {
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.unsettled.add(settled);
+    void settled.then(() => this.unsettled.delete(settled));
+    this.inOrder = this.inOrder.then(async () => {
+      try {
+        addToTally(this.tally, await write);
+      } catch (error) {
         if (!this.failed) {
           this.failed = true;
           this.failure = error;
         } else if (error instanceof RedisUnavailableError) {
           this.tally.stored += error.stored;
         }
-      },
-    );
-    this.pending.add(tracked);
-    void tracked.finally(() => this.pending.delete(tracked));
-    while (this.pending.size >= this.limit) await Promise.race(this.pending);
+      }
+    });
+    while (this.unsettled.size >= this.limit) await Promise.race(this.unsettled);
     this.throwIfFailed();
   }
 
   /** Waits for every write; never leaves one unaccounted for. */
   async drain(): Promise<void> {
-    await Promise.all(this.pending);
+    await this.inOrder;
     this.throwIfFailed();
   }
 

@@ -79,7 +79,7 @@ export function createCollector({
   credentials = ServerCredentials.createInsecure(),
 }: CollectorDependencies): Collector {
   const store = createQueueStore(redis, queueKeys(config.queueName));
-  const writer = createChunkWriter(store, config);
+  const writer = createChunkWriter(redis, store, config);
   const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
   const shutdown = new AbortController();
   const active = new Set<Promise<void>>();

@@ -7,6 +7,7 @@ import {
   type RedisConnection,
   readEnum,
   readInteger,
+  readOptionalString,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -36,6 +37,8 @@ export interface WorkerConfig {
   readonly shutdownGraceMs: number;
   /** How long one blocking wait for new events lasts before the loop looks around again. */
   readonly blockTimeoutMs: number;
+  /** Path of an ES module whose default export is the EventHandler; unset: the default handler. */
+  readonly handlerModule: string | undefined;
   readonly logLevel: LogLevel;
 }
 
@@ -81,6 +84,7 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
       min: 10,
       max: 60_000,
     }),
+    handlerModule: readOptionalString(env, "WORKER_HANDLER"),
     logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
   });
 }

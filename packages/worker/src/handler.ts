@@ -1,5 +1,7 @@
 // The handler API and the default handler.
+import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import type { Event } from "@eventpipe/proto";
 
 export interface EventContext {
@@ -28,4 +30,22 @@ export function createSimulatedWorkHandler(workMs: number): EventHandler {
   return async (_event, ctx) => {
     await delay(workMs, undefined, { signal: ctx.signal });
   };
+}
+
+/**
+ * Loads a user handler: an ES module whose default export (or `handle` export) is an
+ * EventHandler. This is how the stock worker process runs your code.
+ */
+export async function loadHandlerModule(path: string): Promise<EventHandler> {
+  const module = (await import(pathToFileURL(resolve(path)).href)) as {
+    default?: unknown;
+    handle?: unknown;
+  };
+  const handler = module.default ?? module.handle;
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `WORKER_HANDLER=${path} must export an async function (event, ctx) as default or as "handle"`,
+    );
+  }
+  return handler as EventHandler;
 }

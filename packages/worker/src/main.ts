@@ -2,7 +2,7 @@
 // on SIGTERM/SIGINT stops taking events and finishes in-flight ones within SHUTDOWN_GRACE_MS.
 import { connectRedis, describeRedis } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
-import { createSimulatedWorkHandler } from "./handler.js";
+import { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 import { createLogger } from "./logger.js";
 import { createWorker } from "./worker.js";
 
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     redis,
     config,
     logger,
-    handler: createSimulatedWorkHandler(config.workMs),
+    handler:
+      config.handlerModule === undefined
+        ? createSimulatedWorkHandler(config.workMs)
+        : await loadHandlerModule(config.handlerModule),
   });
   await worker.start();
   logger.info({ redis: describeRedis(config.redis), workMs: config.workMs }, "worker running");
