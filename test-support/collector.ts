@@ -1,4 +1,6 @@
 // An in-process collector on 127.0.0.1 with a free port, for tests.
+
+import type { Redis } from "ioredis";
 import {
   type Collector,
   type CollectorConfig,
@@ -7,7 +9,6 @@ import {
   readCollectorConfig,
 } from "../packages/collector/src/index.js";
 import { connectRedis } from "../packages/queue/src/index.js";
-import type { Redis } from "ioredis";
 
 export interface TestCollector {
   readonly address: string;

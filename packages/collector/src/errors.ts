@@ -1,8 +1,9 @@
 // The collector's typed errors and the one place that turns any error into a gRPC status.
 // Only these statuses reach clients; anything unexpected becomes INTERNAL with a generic
 // message and is logged in full by the caller.
-import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+
 import { BacklogFullError } from "@eventpipe/queue";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 
 export class RedisUnavailableError extends Error {
   override readonly name = "RedisUnavailableError";

@@ -1,7 +1,7 @@
 // `node dist/health-probe.js [address]`: exits 0 when the collector reports SERVING.
 // Used by the Docker healthcheck; the address defaults to 127.0.0.1 and COLLECTOR_LISTEN's port.
 import { HealthClient, ServingStatus } from "@eventpipe/proto";
-import { Metadata, credentials } from "@grpc/grpc-js";
+import { credentials, Metadata } from "@grpc/grpc-js";
 
 const listen = process.env.COLLECTOR_LISTEN ?? "0.0.0.0:50051";
 const address = process.argv[2] ?? `127.0.0.1:${listen.slice(listen.lastIndexOf(":") + 1)}`;

@@ -1,10 +1,6 @@
 // grpc.health.v1 for the collector. The status follows Redis: SERVING while the write
 // connection is ready and answers PING, NOT_SERVING otherwise and once shutdown has begun.
-import {
-  HealthCheckResponse,
-  type HealthServer,
-  ServingStatus,
-} from "@eventpipe/proto";
+import { HealthCheckResponse, type HealthServer, ServingStatus } from "@eventpipe/proto";
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -33,7 +29,8 @@ export function createHealthMonitor(
     if (next === current) return;
     current = next;
     logger.info({ status: ServingStatus[next] }, "health changed");
-    for (const watcher of watchers) watcher.write(HealthCheckResponse.fromPartial({ status: next }));
+    for (const watcher of watchers)
+      watcher.write(HealthCheckResponse.fromPartial({ status: next }));
   };
 
   let probing = false;

@@ -1,5 +1,5 @@
-export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
 export type { CollectorConfig, EventLimits, LogLevel } from "./config.js";
+export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
 export {
   RETRY_AFTER_METADATA_KEY,
   RedisUnavailableError,
@@ -7,7 +7,7 @@ export {
   StreamIdleError,
 } from "./errors.js";
 export { createLogger } from "./logger.js";
-export { createCollector } from "./server.js";
 export type { Collector, CollectorDependencies } from "./server.js";
-export { validateEvent } from "./validate.js";
+export { createCollector } from "./server.js";
 export type { EventProblem } from "./validate.js";
+export { validateEvent } from "./validate.js";

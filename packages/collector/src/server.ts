@@ -14,9 +14,9 @@ import {
 import { createQueueStore, queueKeys } from "@eventpipe/queue";
 import {
   Server,
+  ServerCredentials,
   type ServerDuplexStream,
   type ServerReadableStream,
-  ServerCredentials,
   type ServiceError,
   type sendUnaryData,
   status,
@@ -159,14 +159,16 @@ export function createCollector({
             index++;
           }
         }
-        if (malformed.length > 0) addToTally(tally, { stored: 0, duplicates: 0, rejections: malformed });
+        if (malformed.length > 0)
+          addToTally(tally, { stored: 0, duplicates: 0, rejections: malformed });
         // Indexes of events after a malformed message shift by one; the event id still names them.
         await window.add(writer.write(events, firstIndex));
       }
       await window.drain();
     } catch (error) {
       await window.drain().catch(() => undefined);
-      const reported = error instanceof ShuttingDownError ? new ShuttingDownError(tally.stored) : error;
+      const reported =
+        error instanceof ShuttingDownError ? new ShuttingDownError(tally.stored) : error;
       callback(fail(log, reported));
       return;
     }
@@ -227,20 +229,28 @@ export function createCollector({
       call: ServerReadableStream<Event | MalformedMessage, StreamSummary>,
       callback: sendUnaryData<StreamSummary>,
     ) {
-      admit("StreamEvents", (e) => callback(e), (log) =>
-        ingestClientStream<Event>(call, callback, log, (event) => [event]),
+      admit(
+        "StreamEvents",
+        (e) => callback(e),
+        (log) => ingestClientStream<Event>(call, callback, log, (event) => [event]),
       );
     },
     streamEventBatches(
       call: ServerReadableStream<EventBatch | MalformedMessage, StreamSummary>,
       callback: sendUnaryData<StreamSummary>,
     ) {
-      admit("StreamEventBatches", (e) => callback(e), (log) =>
-        ingestClientStream<EventBatch>(call, callback, log, (batch) => batch.events),
+      admit(
+        "StreamEventBatches",
+        (e) => callback(e),
+        (log) => ingestClientStream<EventBatch>(call, callback, log, (batch) => batch.events),
       );
     },
     publish(call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>) {
-      admit("Publish", (e) => call.emit("error", e), (log) => publish(call, log));
+      admit(
+        "Publish",
+        (e) => call.emit("error", e),
+        (log) => publish(call, log),
+      );
     },
   });
   server.addService(HealthService, health.implementation);

@@ -1,12 +1,7 @@
 // The generated EventService definition with forgiving request decoders: a message that is
 // not valid protobuf becomes a MalformedMessage value instead of failing the whole call
 // inside grpc-js, so one bad message is rejected with a reason and the stream goes on.
-import {
-  Event,
-  EventBatch,
-  EventServiceService,
-  PublishRequest,
-} from "@eventpipe/proto";
+import { Event, EventBatch, EventServiceService, PublishRequest } from "@eventpipe/proto";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 
 export class MalformedMessage {

@@ -1,10 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HealthClient, ServingStatus } from "../../proto/src/index.js";
-import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
-import { startTestCollector, type TestCollector, uniqueQueueName } from "../../../test-support/collector.js";
+import {
+  startTestCollector,
+  type TestCollector,
+  uniqueQueueName,
+} from "../../../test-support/collector.js";
 import { type RedisServer, startRedisServer } from "../../../test-support/redis-server.js";
+import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
+import { HealthClient, ServingStatus } from "../../proto/src/index.js";
 
 let server: RedisServer;
 let collector: TestCollector;
@@ -13,7 +17,9 @@ const queue = uniqueQueueName("outage");
 
 function healthStatus(): Promise<ServingStatus> {
   return new Promise((resolve, reject) =>
-    health.check({ service: "" }, (error, reply) => (error ? reject(error) : resolve(reply!.status))),
+    health.check({ service: "" }, (error, reply) =>
+      error ? reject(error) : resolve(reply!.status),
+    ),
   );
 }
 

@@ -2,11 +2,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import type { StreamSummary } from "../../proto/src/index.js";
-import { createEventClient, sampleEvents } from "../../producer/src/index.js";
 import { uniqueQueueName } from "../../../test-support/collector.js";
 import { type ServiceProcess, spawnService } from "../../../test-support/processes.js";
 import { freePort } from "../../../test-support/redis-server.js";
+import { createEventClient, sampleEvents } from "../../producer/src/index.js";
+import type { StreamSummary } from "../../proto/src/index.js";
 
 const redisUrl = inject("redisUrl");
 let proc: ServiceProcess | undefined;

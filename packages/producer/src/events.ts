@@ -17,7 +17,11 @@ export function newEvent(type: string, fields: Partial<Omit<Event, "type">> = {}
 }
 
 /** The sample stream the CLI sends: alternating page_view and user_login events. */
-export function* sampleEvents(count: number, payloadBytes = 0, source = "eventpipe-producer"): Generator<Event> {
+export function* sampleEvents(
+  count: number,
+  payloadBytes = 0,
+  source = "eventpipe-producer",
+): Generator<Event> {
   const payload = Buffer.alloc(payloadBytes, 0x61);
   for (let i = 0; i < count; i++) {
     yield newEvent(SAMPLE_EVENT_TYPES[i % SAMPLE_EVENT_TYPES.length]!, { payload, source });

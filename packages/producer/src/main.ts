@@ -77,7 +77,13 @@ const progress =
     : undefined;
 
 const started = performance.now();
-let result: { sent: number; stored: number; duplicates: number; rejected: number; reasons: string[] };
+let result: {
+  sent: number;
+  stored: number;
+  duplicates: number;
+  rejected: number;
+  reasons: string[];
+};
 let failure: string | undefined;
 try {
   if (rpc === "publish") {

@@ -7,7 +7,13 @@
 // backoff and jitter and resends every unacknowledged batch; the collector drops the
 // duplicates this creates by event id.
 import { setTimeout as delay } from "node:timers/promises";
-import type { Event, EventServiceClient, PublishAck, PublishRequest, Rejection } from "@eventpipe/proto";
+import type {
+  Event,
+  EventServiceClient,
+  PublishAck,
+  PublishRequest,
+  Rejection,
+} from "@eventpipe/proto";
 import { type ClientDuplexStream, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { type ClientOptions, createEventClient } from "./client.js";
 
@@ -53,9 +59,6 @@ export interface Producer {
 export class ProducerFailedError extends Error {
   override readonly name = "ProducerFailedError";
   readonly code = "EP_PRODUCER_FAILED";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
 }
 
 /** Statuses after which resending cannot help. */
@@ -80,7 +83,14 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
   const client: EventServiceClient = createEventClient(options);
 
-  const totals = { sent: 0, stored: 0, duplicates: 0, rejected: 0, rejections: [] as Rejection[], reconnects: 0 };
+  const totals = {
+    sent: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejections: [] as Rejection[],
+    reconnects: 0,
+  };
   const unacked = new Map<bigint, Batch>();
   let current: Event[] = [];
   let nextSequence = 1n;
@@ -101,11 +111,14 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   };
   const waitForChange = () => new Promise<void>((resolve) => waiters.push(resolve));
 
-  const watchdog = setInterval(() => {
-    if (unacked.size > 0 && call !== undefined && Date.now() - lastProgressAt > ackTimeoutMs) {
-      call.cancel(); // surfaces as CANCELLED: reconnect and resend
-    }
-  }, Math.min(ackTimeoutMs, 1000));
+  const watchdog = setInterval(
+    () => {
+      if (unacked.size > 0 && call !== undefined && Date.now() - lastProgressAt > ackTimeoutMs) {
+        call.cancel(); // surfaces as CANCELLED: reconnect and resend
+      }
+    },
+    Math.min(ackTimeoutMs, 1000),
+  );
   watchdog.unref();
 
   function metadata(): Metadata {
@@ -153,7 +166,9 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     call = undefined;
     if (closed && unacked.size === 0) return;
     if (error !== undefined && FATAL.has(error.code)) {
-      failure = new ProducerFailedError(`the collector refused the stream: ${error.details}`, { cause: error });
+      failure = new ProducerFailedError(`the collector refused the stream: ${error.details}`, {
+        cause: error,
+      });
       wake();
       return;
     }

@@ -1,6 +1,5 @@
-export { decodeEnvelope, encodeEnvelope, encodeNewEvent } from "./codec.js";
 export type { DecodedEnvelope } from "./codec.js";
-export { createQueueStore } from "./commands.js";
+export { decodeEnvelope, encodeEnvelope, encodeNewEvent } from "./codec.js";
 export type {
   EnqueueEntry,
   EnqueueLimits,
@@ -9,8 +8,10 @@ export type {
   RecoverOptions,
   RecoverResult,
 } from "./commands.js";
-export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
+export { createQueueStore } from "./commands.js";
 export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter.js";
+export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
+export type { Env } from "./env.js";
 export {
   ConfigError,
   readBoolean,
@@ -21,11 +22,15 @@ export {
   readOptionalString,
   readString,
 } from "./env.js";
-export type { Env } from "./env.js";
 export { BacklogFullError, EnvelopeDecodeError } from "./errors.js";
-export { queueKeys } from "./keys.js";
 export type { QueueKeys } from "./keys.js";
-export { REDIS_DEFAULTS, connectRedis, describeRedis, readRedisConnection } from "./redis-connection.js";
+export { queueKeys } from "./keys.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";
-export { DEFAULT_QUEUE_NAME, readQueueStats } from "./stats.js";
+export {
+  connectRedis,
+  describeRedis,
+  REDIS_DEFAULTS,
+  readRedisConnection,
+} from "./redis-connection.js";
 export type { QueueStats, WorkerStats } from "./stats.js";
+export { DEFAULT_QUEUE_NAME, readQueueStats } from "./stats.js";

@@ -1,6 +1,7 @@
 // Worker configuration: read from the environment once, validated, frozen.
-import { hostname } from "node:os";
+
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import {
   DEFAULT_QUEUE_NAME,
   type Env,
@@ -13,7 +14,15 @@ import {
 } from "@eventpipe/queue";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const LOG_LEVELS: readonly LogLevel[] = [
+  "fatal",
+  "error",
+  "warn",
+  "info",
+  "debug",
+  "trace",
+  "silent",
+];
 
 export interface WorkerConfig {
   readonly redis: RedisConnection;

@@ -1,6 +1,13 @@
 // `pnpm stats [--json]`: the queue's pending, in-flight, processed and dead-lettered counts,
 // per-type counts and live workers.
-import { connectRedis, queueKeys, readQueueStats, readRedisConnection, readString, DEFAULT_QUEUE_NAME } from "@eventpipe/queue";
+import {
+  connectRedis,
+  DEFAULT_QUEUE_NAME,
+  queueKeys,
+  readQueueStats,
+  readRedisConnection,
+  readString,
+} from "@eventpipe/queue";
 
 const json = process.argv.includes("--json");
 const redis = connectRedis(readRedisConnection(process.env), "writer", {
@@ -8,7 +15,10 @@ const redis = connectRedis(readRedisConnection(process.env), "writer", {
   retryStrategy: () => null,
 });
 try {
-  const stats = await readQueueStats(redis, queueKeys(readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)));
+  const stats = await readQueueStats(
+    redis,
+    queueKeys(readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)),
+  );
   if (json) {
     console.log(JSON.stringify(stats));
   } else {
@@ -24,10 +34,14 @@ try {
     }
     console.log(`workers          ${stats.workers.length} live`);
     for (const worker of stats.workers) {
-      console.log(`  ${worker.id.padEnd(40)} in flight ${worker.inFlight}, processed ${worker.processed}`);
+      console.log(
+        `  ${worker.id.padEnd(40)} in flight ${worker.inFlight}, processed ${worker.processed}`,
+      );
     }
     for (const worker of stats.expiredWorkers) {
-      console.log(`  ${worker.id.padEnd(40)} lease expired, ${worker.inFlight} events to take back`);
+      console.log(
+        `  ${worker.id.padEnd(40)} lease expired, ${worker.inFlight} events to take back`,
+      );
     }
   }
 } catch (error) {

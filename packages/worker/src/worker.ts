@@ -8,19 +8,19 @@
 // others. See the README's guarantees section.
 import type { Event } from "@eventpipe/proto";
 import {
+  createQueueStore,
   type DeadLetterMeta,
   decodeEnvelope,
   encodeDeadLetter,
   encodeEnvelope,
   type QueueStore,
-  createQueueStore,
   queueKeys,
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
 import type { EventContext, EventHandler } from "./handler.js";
-import { Backoff } from "./backoff.js";
 
 export interface WorkerDependencies {
   /** Made with connectRedis(..., "commands"); the worker duplicates it for blocking reads. */
@@ -164,9 +164,15 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
         firstFailedAtMs: Number(updated.firstFailedAtMs),
         lastFailedAtMs: now,
       };
-      await persist(() => store.deadLetter(id, sequence, encodeDeadLetter(meta, envelope)), "dead-letter");
+      await persist(
+        () => store.deadLetter(id, sequence, encodeDeadLetter(meta, envelope)),
+        "dead-letter",
+      );
       counters.deadLettered++;
-      log.warn({ eventId: event.eventId, type: event.type, attempts, err: message }, "event dead-lettered");
+      log.warn(
+        { eventId: event.eventId, type: event.type, attempts, err: message },
+        "event dead-lettered",
+      );
     } else {
       const exponential = config.retryBaseDelayMs * 2 ** (attempts - 1);
       const capped = Math.min(exponential, config.retryMaxDelayMs);

@@ -4,12 +4,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { createEventClient, createProducer, sampleEvents, streamEvents } from "../../producer/src/index.js";
-import { queueKeys, readQueueStats } from "../../queue/src/index.js";
 import { uniqueQueueName } from "../../../test-support/collector.js";
-import { RECORDING_HANDLER, type ServiceProcess, spawnService } from "../../../test-support/processes.js";
-import { freePort } from "../../../test-support/redis-server.js";
+import {
+  RECORDING_HANDLER,
+  type ServiceProcess,
+  spawnService,
+} from "../../../test-support/processes.js";
 import { readRecords } from "../../../test-support/records.js";
+import { freePort } from "../../../test-support/redis-server.js";
+import {
+  createEventClient,
+  createProducer,
+  sampleEvents,
+  streamEvents,
+} from "../../producer/src/index.js";
+import { queueKeys, readQueueStats } from "../../queue/src/index.js";
 
 const redisUrl = inject("redisUrl");
 let redis: Redis;
@@ -67,12 +76,16 @@ describe("pipeline", () => {
     expect(totals).toMatchObject({ sent: 10_000, stored: 10_000, duplicates: 0, rejected: 0 });
 
     const file = join(dir, "processed.log");
-    await expect.poll(() => readRecords(file).length, { timeout: 30_000, interval: 100 }).toBe(10_000);
+    await expect
+      .poll(() => readRecords(file).length, { timeout: 30_000, interval: 100 })
+      .toBe(10_000);
     const records = readRecords(file);
     expect(new Set(records.map((r) => r.eventId)).size).toBe(10_000);
     expect(new Set(records.map((r) => r.workerId))).toEqual(new Set(["w1", "w2"]));
     await expect
-      .poll(async () => (await readQueueStats(redis, queueKeys(queue))).processed, { timeout: 5000 })
+      .poll(async () => (await readQueueStats(redis, queueKeys(queue))).processed, {
+        timeout: 5000,
+      })
       .toBe(10_000);
     const stats = await readQueueStats(redis, queueKeys(queue));
     expect(stats).toMatchObject({ pending: 0, inFlight: 0, deadLettered: 0 });
@@ -90,7 +103,9 @@ describe("pipeline", () => {
     const lease = { WORKER_LEASE_MS: "1000", TEST_WORK_MS: "50", WORKER_CONCURRENCY: "20" };
     const victim = worker(queue, "victim", lease);
     const file = join(dir, "processed.log");
-    await expect.poll(() => readRecords(file).length, { timeout: 15_000, interval: 20 }).toBeGreaterThan(40);
+    await expect
+      .poll(() => readRecords(file).length, { timeout: 15_000, interval: 20 })
+      .toBeGreaterThan(40);
     const inFlightAtKill = (await readQueueStats(redis, queueKeys(queue))).inFlight;
     victim.signal("SIGKILL");
     await victim.exited;
@@ -98,7 +113,10 @@ describe("pipeline", () => {
 
     worker(queue, "rescuer", lease);
     await expect
-      .poll(() => new Set(readRecords(file).map((r) => r.eventId)).size, { timeout: 30_000, interval: 100 })
+      .poll(() => new Set(readRecords(file).map((r) => r.eventId)).size, {
+        timeout: 30_000,
+        interval: 100,
+      })
       .toBe(400);
     const stats = await readQueueStats(redis, queueKeys(queue));
     expect(stats).toMatchObject({ pending: 0, deadLettered: 0 });
@@ -114,7 +132,9 @@ describe("pipeline", () => {
 
     const first = worker(queue, "first", { TEST_WORK_MS: "100", WORKER_CONCURRENCY: "20" });
     const file = join(dir, "processed.log");
-    await expect.poll(() => readRecords(file).length, { timeout: 15_000, interval: 20 }).toBeGreaterThan(20);
+    await expect
+      .poll(() => readRecords(file).length, { timeout: 15_000, interval: 20 })
+      .toBeGreaterThan(20);
     first.signal("SIGTERM");
     expect(await first.exited).toBe(0);
     const afterStop = await readQueueStats(redis, queueKeys(queue));

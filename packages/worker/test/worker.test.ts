@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Event } from "../../proto/src/index.js";
-import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
-import { decodeDeadLetter, queueKeys, readQueueStats } from "../../queue/src/index.js";
 import { startTestCollector, uniqueQueueName } from "../../../test-support/collector.js";
 import { startTestWorker } from "../../../test-support/worker.js";
+import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
+import type { Event } from "../../proto/src/index.js";
+import { decodeDeadLetter, queueKeys, readQueueStats } from "../../queue/src/index.js";
 import type { EventContext } from "../src/index.js";
 
 const redisUrl = inject("redisUrl");
