@@ -92,9 +92,20 @@ async function main() {
     const dir = `${ROOT}.eventpipe/redis`;
     mkdirSync(dir, { recursive: true });
     start("redis", "redis-server", [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
-      "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-      "--maxmemory-policy", "noeviction",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "everysec",
+      "--save",
+      "",
+      "--maxmemory-policy",
+      "noeviction",
     ]);
     redisUrl = `redis://127.0.0.1:${port}`;
     console.log(`redis      private redis-server on 127.0.0.1:${port}, data in .eventpipe/redis`);
@@ -104,20 +115,37 @@ async function main() {
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on("error", () => {});
-  await until("Redis", () => redis.ping().then(() => true, () => false), 10_000);
+  await until(
+    "Redis",
+    () =>
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+  );
   const keys = queueKeys(QUEUE);
   const before = await readQueueStats(redis, keys);
 
   const collectorPort = await freePort();
   const collectorAddress = `127.0.0.1:${collectorPort}`;
-  const common = { REDIS_URL: redisUrl, QUEUE_NAME: QUEUE, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
+  const common = {
+    REDIS_URL: redisUrl,
+    QUEUE_NAME: QUEUE,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  };
   const collector = start("collector", process.execPath, ["packages/collector/dist/main.js"], {
     ...common,
     COLLECTOR_LISTEN: collectorAddress,
   });
   await until("the collector", () => {
-    const probe = spawnSync(process.execPath, ["packages/collector/dist/health-probe.js", collectorAddress], { cwd: ROOT });
-    if (collector.child.exitCode !== null) throw new Error(`collector exited:\n${collector.output()}`);
+    const probe = spawnSync(
+      process.execPath,
+      ["packages/collector/dist/health-probe.js", collectorAddress],
+      { cwd: ROOT },
+    );
+    if (collector.child.exitCode !== null)
+      throw new Error(`collector exited:\n${collector.output()}`);
     return probe.status === 0;
   });
   console.log(`collector  listening on ${collectorAddress}`);
@@ -151,7 +179,11 @@ async function main() {
     "every event to be processed",
     async () => {
       after = await readQueueStats(redis, keys);
-      return after.processed - before.processed >= produced.stored && after.pending === 0 && after.inFlight === 0;
+      return (
+        after.processed - before.processed >= produced.stored &&
+        after.pending === 0 &&
+        after.inFlight === 0
+      );
     },
     Math.max(10_000, DEADLINE_MS - (performance.now() - started)),
   );
@@ -169,7 +201,9 @@ async function main() {
     const thisRun = count - (before.byType[type] ?? 0);
     if (thisRun > 0) console.log(`  ${type.padEnd(24)} ${thisRun}`);
   }
-  console.log(`dead-lettered ${after.deadLettered}, pending ${after.pending}, in flight ${after.inFlight}`);
+  console.log(
+    `dead-lettered ${after.deadLettered}, pending ${after.pending}, in flight ${after.inFlight}`,
+  );
   redis.disconnect();
 }
 
@@ -187,7 +221,8 @@ main()
   .catch(async (error) => {
     clearTimeout(timer);
     console.error(`run-local: ${error.message}`);
-    for (const c of children) if (c.name !== "producer") console.error(`--- ${c.name}\n${c.output().slice(-2000)}`);
+    for (const c of children)
+      if (c.name !== "producer") console.error(`--- ${c.name}\n${c.output().slice(-2000)}`);
     await stopAll();
     process.exit(1);
   });

@@ -87,7 +87,7 @@ describe("collector ingestion", () => {
       const client = new loaded.event.EventService(address, grpc.credentials.createInsecure());
       const reply = await new Promise<{ success: boolean; events_received: number }>(
         (resolve, reject) => {
-          const call = client.StreamEvents((error: grpc.ServiceError | null, summary: never) =>
+          const call = client.StreamEvents!((error: grpc.ServiceError | null, summary: never) =>
             error ? reject(error) : resolve(summary),
           );
           for (let i = 0; i < 250; i++) {
