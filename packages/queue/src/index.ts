@@ -11,6 +11,8 @@ export type {
 export { createQueueStore } from "./commands.js";
 export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter.js";
 export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
+export type { DeadLetterFilter } from "./dead-letter-admin.js";
+export { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "./dead-letter-admin.js";
 export type { Env } from "./env.js";
 export {
   ConfigError,

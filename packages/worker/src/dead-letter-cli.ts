@@ -1,0 +1,101 @@
+// `pnpm dead-letters <list|inspect|replay|purge> [--type T] [--reason R] [--id EVENT_ID] [--limit N] [--json]`
+import { parseArgs } from "node:util";
+import {
+  connectRedis,
+  DEFAULT_QUEUE_NAME,
+  type DeadLetter,
+  type DeadLetterFilter,
+  listDeadLetters,
+  purgeDeadLetters,
+  queueKeys,
+  readRedisConnection,
+  readString,
+  replayDeadLetters,
+} from "@eventpipe/queue";
+
+const USAGE = `usage: dead-letters <command> [filters]
+  list      [--limit 20] [--json]   newest first
+  inspect   --id EVENT_ID           everything recorded about one dead letter
+  replay    (--all | filters)       put them back on the queue as fresh events
+  purge     (--all | filters)       delete them for good
+filters: --type EVENT_TYPE  --reason max_attempts|poison|undecodable  --id EVENT_ID`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    type: { type: "string" },
+    reason: { type: "string" },
+    id: { type: "string" },
+    limit: { type: "string", default: "20" },
+    all: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+});
+const command = positionals[0];
+const filter: DeadLetterFilter = { type: values.type, reason: values.reason, eventId: values.id };
+const filtered =
+  values.type !== undefined || values.reason !== undefined || values.id !== undefined;
+
+function describe(entry: DeadLetter) {
+  const event = entry.stored?.event;
+  return {
+    eventId: event?.eventId,
+    type: event?.type,
+    timestamp: event?.timestamp.toString(),
+    source: event?.source || undefined,
+    payloadBytes: event?.payload.length,
+    attributes: event?.attributes,
+    ...entry.meta,
+    deadLetteredAt: new Date(entry.meta.deadLetteredAtMs).toISOString(),
+  };
+}
+
+if (!["list", "inspect", "replay", "purge"].includes(command ?? "")) {
+  console.error(USAGE);
+  process.exit(2);
+}
+if ((command === "replay" || command === "purge") && !filtered && !values.all) {
+  console.error(`dead-letters ${command}: say --all, or filter with --type, --reason or --id`);
+  process.exit(2);
+}
+if (command === "inspect" && values.id === undefined) {
+  console.error("dead-letters inspect: --id EVENT_ID is required");
+  process.exit(2);
+}
+
+const redis = connectRedis(readRedisConnection(process.env), "writer", {
+  enableOfflineQueue: true,
+  retryStrategy: () => null,
+});
+const keys = queueKeys(readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
+try {
+  if (command === "list") {
+    const entries = await listDeadLetters(redis, keys, filter, Number(values.limit));
+    if (values.json) console.log(JSON.stringify(entries.map(describe)));
+    else {
+      console.log(`${await redis.llen(keys.deadLetter)} dead letters in ${keys.deadLetter}`);
+      for (const entry of entries) {
+        const d = describe(entry);
+        console.log(
+          `${d.deadLetteredAt}  ${d.reason.padEnd(12)} ${d.type ?? "?"}  ${d.eventId ?? "?"}  ${d.lastError ?? d.message}`,
+        );
+      }
+    }
+  } else if (command === "inspect") {
+    const entries = await listDeadLetters(redis, keys, filter);
+    if (entries.length === 0) {
+      console.error(`no dead letter with event id ${values.id}`);
+      process.exitCode = 1;
+    }
+    for (const entry of entries) console.log(JSON.stringify(describe(entry), null, 2));
+  } else if (command === "replay") {
+    console.log(`replayed ${await replayDeadLetters(redis, keys, filter)} dead letters`);
+  } else {
+    console.log(`purged ${await purgeDeadLetters(redis, keys, filter)} dead letters`);
+  }
+} catch (error) {
+  console.error(`dead-letters: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  redis.disconnect();
+}
