@@ -54,13 +54,16 @@ export async function replayDeadLetters(
   filter: DeadLetterFilter = {},
 ): Promise<number> {
   const store = createQueueStore(redis, keys);
-  const entries = (await listDeadLetters(redis, keys, filter)).filter((e) => e.stored?.event);
+  const entries = (await listDeadLetters(redis, keys, filter)).flatMap((entry) => {
+    const event = entry.stored?.event;
+    return event === undefined ? [] : [{ raw: entry.raw, event }];
+  });
   let replayed = 0;
   // Oldest first, so replayed events keep their original relative order.
   for (let end = entries.length; end > 0; end -= PAGE) {
     const pairs: Buffer[] = [];
     for (const entry of entries.slice(Math.max(0, end - PAGE), end).reverse()) {
-      pairs.push(entry.raw, encodeNewEvent(entry.stored.event!, Date.now()));
+      pairs.push(entry.raw, encodeNewEvent(entry.event, Date.now()));
     }
     replayed += await store.replay(pairs);
   }
