@@ -10,6 +10,8 @@ import {
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
+import { readTokens, type TokenEntry } from "./auth.js";
+import { readTlsFiles, type TlsFiles } from "./tls.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -55,6 +57,10 @@ export interface CollectorConfig {
   readonly shutdownGraceMs: number;
   readonly healthCheckIntervalMs: number;
   readonly limits: EventLimits;
+  /** Empty: no authentication. */
+  readonly tokens: readonly TokenEntry[];
+  /** Undefined: plaintext. */
+  readonly tls: TlsFiles | undefined;
   readonly logLevel: LogLevel;
 }
 
@@ -121,6 +127,8 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
       maxFutureSkewMs: readInteger(env, "MAX_FUTURE_SKEW_MS", d.limits.maxFutureSkewMs),
       allowedTypes: Object.freeze([...readList(env, "ALLOWED_EVENT_TYPES")]),
     }),
+    tokens: readTokens(env),
+    tls: readTlsFiles(env),
     logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
   });
 }

@@ -1,3 +1,5 @@
+export type { AuthOutcome, TokenEntry } from "./auth.js";
+export { authenticate, readTokens } from "./auth.js";
 export type { CollectorConfig, EventLimits, LogLevel } from "./config.js";
 export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
 export {
@@ -9,5 +11,7 @@ export {
 export { createLogger } from "./logger.js";
 export type { Collector, CollectorDependencies } from "./server.js";
 export { createCollector } from "./server.js";
+export type { TlsFiles } from "./tls.js";
+export { readTlsFiles, serverCredentials } from "./tls.js";
 export type { EventProblem } from "./validate.js";
 export { validateEvent } from "./validate.js";

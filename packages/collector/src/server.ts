@@ -13,8 +13,9 @@ import {
 } from "@eventpipe/proto";
 import { createQueueStore, queueKeys } from "@eventpipe/queue";
 import {
+  type Metadata,
   Server,
-  ServerCredentials,
+  type ServerCredentials,
   type ServerDuplexStream,
   type ServerReadableStream,
   type ServiceError,
@@ -23,18 +24,21 @@ import {
 } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { authenticate } from "./auth.js";
 import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import { addToTally, createChunkWriter, emptyTally, type Tally, WriteWindow } from "./ingest.js";
 import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
+import { serverCredentials } from "./tls.js";
 
 export interface CollectorDependencies {
   /** A connection made with connectRedis(..., "writer"): it must fail fast when Redis is down. */
   readonly redis: Redis;
   readonly config: CollectorConfig;
   readonly logger: Logger;
+  /** Default: built from config.tls (plaintext when unset). */
   readonly credentials?: ServerCredentials;
 }
 
@@ -76,7 +80,7 @@ export function createCollector({
   redis,
   config,
   logger,
-  credentials = ServerCredentials.createInsecure(),
+  credentials = serverCredentials(config.tls),
 }: CollectorDependencies): Collector {
   const store = createQueueStore(redis, queueKeys(config.queueName));
   const writer = createChunkWriter(redis, store, config);
@@ -95,12 +99,19 @@ export function createCollector({
     "grpc.http2.min_ping_interval_without_data_ms": 10_000,
   });
 
-  /** Runs one call's work, refusing it during shutdown or past the stream cap. */
+  /** Runs one call's work, refusing it unauthenticated, during shutdown or past the stream cap. */
   function admit(
     kind: string,
+    metadata: Metadata,
     onRefused: (error: Partial<ServiceError>) => void,
     work: (log: Logger) => Promise<void>,
   ): void {
+    const auth = authenticate(config.tokens, metadata, kind);
+    if (!auth.ok) {
+      logger.warn({ rpc: kind, code: status[auth.code] }, "call refused");
+      onRefused({ code: auth.code, details: auth.details });
+      return;
+    }
     if (shutdown.signal.aborted) {
       onRefused(toGrpcStatus(new ShuttingDownError(0), config.retryAfterMs).error);
       return;
@@ -112,7 +123,7 @@ export function createCollector({
       });
       return;
     }
-    const log = logger.child({ stream: ++streamCounter, rpc: kind });
+    const log = logger.child({ stream: ++streamCounter, rpc: kind, client: auth.name });
     const running = work(log).catch((error: unknown) => {
       log.error({ err: error }, "stream handler failed");
     });
@@ -231,6 +242,7 @@ export function createCollector({
     ) {
       admit(
         "StreamEvents",
+        call.metadata,
         (e) => callback(e),
         (log) => ingestClientStream<Event>(call, callback, log, (event) => [event]),
       );
@@ -241,6 +253,7 @@ export function createCollector({
     ) {
       admit(
         "StreamEventBatches",
+        call.metadata,
         (e) => callback(e),
         (log) => ingestClientStream<EventBatch>(call, callback, log, (batch) => batch.events),
       );
@@ -248,6 +261,7 @@ export function createCollector({
     publish(call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>) {
       admit(
         "Publish",
+        call.metadata,
         (e) => call.emit("error", e),
         (log) => publish(call, log),
       );

@@ -1,5 +1,6 @@
 // The gRPC channel to the collector, with keepalive settings that agree with the server's
 // (the server accepts pings every 10 s or slower; we send one every 30 s on an idle stream).
+import { readFileSync } from "node:fs";
 import { EventServiceClient } from "@eventpipe/proto";
 import { type ChannelCredentials, credentials as grpcCredentials } from "@grpc/grpc-js";
 
@@ -21,5 +22,29 @@ export function createEventClient(options: ClientOptions = {}): EventServiceClie
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.max_send_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
     },
+  );
+}
+
+/**
+ * Channel credentials from the environment: plaintext by default; TLS when
+ * COLLECTOR_TLS_CA_FILE (a CA to trust) or COLLECTOR_TLS=true (system roots) is set; mutual
+ * TLS when PRODUCER_TLS_CERT_FILE and PRODUCER_TLS_KEY_FILE are set too.
+ */
+export function channelCredentialsFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ChannelCredentials {
+  const ca = env.COLLECTOR_TLS_CA_FILE || undefined;
+  const cert = env.PRODUCER_TLS_CERT_FILE || undefined;
+  const key = env.PRODUCER_TLS_KEY_FILE || undefined;
+  const tls =
+    ca !== undefined || cert !== undefined || /^(1|true|yes)$/i.test(env.COLLECTOR_TLS ?? "");
+  if (!tls) return grpcCredentials.createInsecure();
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError("PRODUCER_TLS_CERT_FILE and PRODUCER_TLS_KEY_FILE go together");
+  }
+  return grpcCredentials.createSsl(
+    ca === undefined ? null : readFileSync(ca),
+    key === undefined ? null : readFileSync(key),
+    cert === undefined ? null : readFileSync(cert),
   );
 }

@@ -1,5 +1,9 @@
 export type { ClientOptions } from "./client.js";
-export { createEventClient, DEFAULT_COLLECTOR_ADDRESS } from "./client.js";
+export {
+  channelCredentialsFromEnv,
+  createEventClient,
+  DEFAULT_COLLECTOR_ADDRESS,
+} from "./client.js";
 export { newEvent, SAMPLE_EVENT_TYPES, sampleEvents } from "./events.js";
 export type { Producer, ProducerOptions, ProducerTotals } from "./producer.js";
 export { createProducer, ProducerFailedError } from "./producer.js";

@@ -4,7 +4,11 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Event } from "@eventpipe/proto";
-import { createEventClient, DEFAULT_COLLECTOR_ADDRESS } from "./client.js";
+import {
+  channelCredentialsFromEnv,
+  createEventClient,
+  DEFAULT_COLLECTOR_ADDRESS,
+} from "./client.js";
 import { sampleEvents } from "./events.js";
 import { createProducer } from "./producer.js";
 import { streamEvents } from "./stream.js";
@@ -49,6 +53,13 @@ if (rpc !== "publish" && rpc !== "batch" && rpc !== "single") {
 }
 const address = values.address ?? process.env.COLLECTOR_ADDRESS ?? DEFAULT_COLLECTOR_ADDRESS;
 const token = process.env.PRODUCER_TOKEN || undefined;
+let credentials: ReturnType<typeof channelCredentialsFromEnv>;
+try {
+  credentials = channelCredentialsFromEnv(process.env);
+} catch (error) {
+  console.error(`producer: ${(error as Error).message}`);
+  process.exit(2);
+}
 
 /** Paces a stream to `rate` events/s by sleeping between batches, not per event. */
 async function* paced(events: Iterable<Event>): AsyncGenerator<Event> {
@@ -87,7 +98,7 @@ let result: {
 let failure: string | undefined;
 try {
   if (rpc === "publish") {
-    const producer = createProducer({ address, batchSize, token });
+    const producer = createProducer({ address, batchSize, token, credentials });
     try {
       for await (const event of paced(sampleEvents(count, payloadBytes))) {
         await producer.send(event);
@@ -107,7 +118,7 @@ try {
       };
     }
   } else {
-    const client = createEventClient({ address });
+    const client = createEventClient({ address, credentials });
     const counted = (async function* () {
       for await (const event of paced(sampleEvents(count, payloadBytes))) {
         sentSoFar++;
@@ -115,7 +126,7 @@ try {
       }
     })();
     try {
-      const summary = await streamEvents(client, counted, { rpc, batchSize });
+      const summary = await streamEvents(client, counted, { rpc, batchSize, token });
       result = {
         sent: sentSoFar,
         stored: summary.eventsReceived,

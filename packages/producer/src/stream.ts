@@ -2,7 +2,7 @@
 // write() returning false, then wait for the collector's summary.
 import { once } from "node:events";
 import type { Event, EventServiceClient, StreamSummary } from "@eventpipe/proto";
-import type { ClientWritableStream, ServiceError } from "@grpc/grpc-js";
+import { type ClientWritableStream, Metadata, type ServiceError } from "@grpc/grpc-js";
 
 export type StreamRpc = "single" | "batch";
 
@@ -24,8 +24,14 @@ async function pump<T>(
 export function streamEvents(
   client: EventServiceClient,
   events: AsyncIterable<Event> | Iterable<Event>,
-  { rpc = "batch", batchSize = 100 }: { rpc?: StreamRpc; batchSize?: number } = {},
+  {
+    rpc = "batch",
+    batchSize = 100,
+    token,
+  }: { rpc?: StreamRpc; batchSize?: number /** Bearer token. */; token?: string } = {},
 ): Promise<StreamSummary> {
+  const metadata = new Metadata();
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
   return new Promise<StreamSummary>((resolve, reject) => {
     let rejectFailed: (error: ServiceError) => void = () => {};
     const failed = new Promise<never>((_, r) => {
@@ -39,13 +45,13 @@ export function streamEvents(
       } else resolve(summary!);
     };
     if (rpc === "single") {
-      const call = client.streamEvents(done);
+      const call = client.streamEvents(metadata, done);
       pump(call, events, failed).catch((error: unknown) => {
         call.cancel();
         reject(error);
       });
     } else {
-      const call = client.streamEventBatches(done);
+      const call = client.streamEventBatches(metadata, done);
       pump(call, batches(events, batchSize), failed).catch((error: unknown) => {
         call.cancel();
         reject(error);

@@ -1,5 +1,6 @@
 // Redis connection settings shared by every service. REDIS_URL wins; the original REDIS_HOST
 // and REDIS_PORT keep working. Passwords are never logged: describeRedis() masks them.
+import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
 import { ConfigError, type Env, readInteger, readOptionalString, readString } from "./env.js";
 
@@ -8,9 +9,14 @@ export const REDIS_DEFAULTS = Object.freeze({ host: "localhost", port: 6379 });
 export interface RedisConnection {
   /** redis:// or rediss:// (TLS) URL, credentials included. */
   readonly url: string;
+  /** PEM CA to trust for rediss:// (REDIS_TLS_CA_FILE); default: the system's. */
+  readonly tlsCaFile?: string;
 }
 
 export function readRedisConnection(env: Env): RedisConnection {
+  const tlsCaFile = readOptionalString(env, "REDIS_TLS_CA_FILE");
+  const withCa = (connection: RedisConnection): RedisConnection =>
+    tlsCaFile === undefined ? connection : { ...connection, tlsCaFile };
   const url = readOptionalString(env, "REDIS_URL");
   if (url !== undefined) {
     let parsed: URL;
@@ -22,13 +28,13 @@ export function readRedisConnection(env: Env): RedisConnection {
     if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
       throw new ConfigError("REDIS_URL", maskUrl(url), "a redis:// or rediss:// URL");
     }
-    return { url };
+    return withCa({ url });
   }
   const host = readString(env, "REDIS_HOST", REDIS_DEFAULTS.host);
   const port = readInteger(env, "REDIS_PORT", REDIS_DEFAULTS.port, { min: 1, max: 65535 });
   const password = readOptionalString(env, "REDIS_PASSWORD");
   const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
-  return { url: `redis://${auth}${host}:${port}` };
+  return withCa({ url: `redis://${auth}${host}:${port}` });
 }
 
 function maskUrl(url: string): string {
@@ -68,5 +74,7 @@ export function connectRedis(
     blocking: { maxRetriesPerRequest: null },
     commands: { maxRetriesPerRequest: null },
   };
-  return new Redis(connection.url, { ...common, ...byRole[role], ...extra });
+  const tls: RedisOptions =
+    connection.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(connection.tlsCaFile) } };
+  return new Redis(connection.url, { ...common, ...byRole[role], ...tls, ...extra });
 }
