@@ -45,3 +45,24 @@ export function spawnService(
 }
 
 export const RECORDING_HANDLER = `${ROOT}test-support/recording-handler.mjs`;
+
+/** Starts a collector process on `port` and waits until it listens. */
+export async function startCollectorProcess(
+  port: number,
+  env: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<ServiceProcess> {
+  const proc = spawnService("collector", { COLLECTOR_LISTEN: `127.0.0.1:${port}`, ...env });
+  const deadline = Date.now() + timeoutMs;
+  while (!proc.output().includes("collector listening")) {
+    if (proc.child.exitCode !== null) throw new Error(`collector exited:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`collector did not start:\n${proc.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return proc;
+}
+
+/** One line per fault scenario with the counts it checked, for the CI log. */
+export function report(scenario: string, counts: Record<string, number | string>): void {
+  process.stdout.write(`[fault-injection] ${scenario}: ${JSON.stringify(counts)}\n`);
+}

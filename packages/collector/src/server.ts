@@ -91,7 +91,6 @@ export function createCollector({
 
   const server = new Server({
     "grpc.max_receive_message_length": config.maxMessageBytes,
-    "grpc.max_concurrent_streams": config.maxConcurrentStreams,
     // Agree with the producer's keepalive (30 s): accept its pings, drop dead peers.
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
@@ -208,9 +207,15 @@ export function createCollector({
           return writer.write(request.events, 0);
         });
         const results = await Promise.allSettled(writes);
+        // Ack every batch that was stored, even after one that failed (a worker may have
+        // made room in between), so the producer resends only what really was not stored.
+        let failure: { reason: unknown } | undefined;
         for (let i = 0; i < results.length; i++) {
           const result = results[i]!;
-          if (result.status === "rejected") throw result.reason;
+          if (result.status === "rejected") {
+            failure ??= { reason: result.reason };
+            continue;
+          }
           const request = requests[i] as PublishRequest;
           const ack: PublishAck = {
             sequence: request.sequence,
@@ -221,6 +226,7 @@ export function createCollector({
           };
           if (!call.write(ack)) await once(call, "drain");
         }
+        if (failure !== undefined) throw failure.reason;
       }
       call.end();
     } catch (error) {

@@ -23,6 +23,8 @@ export interface QueueStats {
   readonly deadLetteredTotal: number;
   readonly retriesWaiting: number;
   readonly retried: number;
+  /** Events taken back from workers whose lease ran out. */
+  readonly recovered: number;
   readonly byType: Readonly<Record<string, number>>;
   /** Workers whose lease is valid. */
   readonly workers: readonly WorkerStats[];
@@ -86,6 +88,7 @@ export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<Que
     deadLetteredTotal: counters.deadLettered ?? 0,
     retriesWaiting: Number(values[2]),
     retried: counters.retried ?? 0,
+    recovered: counters.recovered ?? 0,
     byType: toCounts(values[4] as Record<string, string>),
     workers: live,
     expiredWorkers: expired,

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Acknowledge events whose handler finished: drop them from the worker's in-flight hash and
   count them. An event no longer in the hash was taken back after this worker's lease

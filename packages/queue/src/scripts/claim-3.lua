@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Move up to N events from the right end (oldest) of the pending list into one worker's
   in-flight hash, in one atomic step. An event that the worker's blocking BLMOVE already

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Move an event the worker holds to the dead-letter list. Nothing happens if the worker no
   longer holds it (its lease expired and another worker took it back).

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Store a chunk of events atomically, dropping ids already stored within the dedup window.
   The "seen" marker is written in the same script as the LPUSH, so an id is never marked
@@ -11,6 +12,11 @@
 
   Returns {0, stored, duplicates}, or {-1, pending length} when the chunk would push the
   pending list past the backlog limit (nothing is stored then).
+
+  The shebang without flags makes Redis refuse the whole script up front (OOM error, nothing
+  stored) when it is at maxmemory. The other scripts only move or delete entries and carry
+  `allow-oom`, so workers keep draining a full Redis; a write refused half-way through a
+  script would otherwise lose the entries it had already popped.
 ]]
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])

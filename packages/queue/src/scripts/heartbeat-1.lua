@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Renew a worker's lease on the events it holds. Leases use the Redis clock, so workers on
   hosts with skewed clocks still agree on who is alive.

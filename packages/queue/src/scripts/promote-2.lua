@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Move retries that are due from the delayed set to the head of the pending list (the next
   to be popped), earliest due first.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Put the events held by a worker back at the head of the pending list, oldest next, and
   forget the worker. Used on workers whose lease expired (they died) and by a worker that

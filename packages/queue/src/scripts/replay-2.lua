@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Move dead-letter entries back to the pending list. An entry is replayed only if it is still
   in the dead-letter list, so two operators replaying at once never duplicate an event.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Schedule a failed event for another attempt: remove it from the worker's in-flight hash and
   add its updated envelope to the delayed set. Nothing happens if the worker no longer holds
