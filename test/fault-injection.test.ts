@@ -75,10 +75,21 @@ async function startCollector(
   return proc;
 }
 
-/** Sends `count` sample events in the background; resolves the producer's totals. */
-function produce(producer: Producer, count: number) {
+/**
+ * Sends `count` sample events in the background, at most `perSecond` of them a second when
+ * given (so a fault can land while ingestion is still going on); resolves the totals.
+ */
+function produce(producer: Producer, count: number, perSecond = 0) {
   return (async () => {
-    for (const event of sampleEvents(count)) await producer.send(event);
+    const started = performance.now();
+    let sent = 0;
+    for (const event of sampleEvents(count)) {
+      await producer.send(event);
+      if (perSecond > 0 && ++sent % 500 === 0) {
+        const ahead = (sent * 1000) / perSecond - (performance.now() - started);
+        if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+      }
+    }
     return producer.close();
   })();
 }
@@ -173,10 +184,11 @@ describe("fault injection", () => {
       startWorker("steady-2", { TEST_WORK_MS: "1" }),
     ];
     const producer = createProducer({ address: `127.0.0.1:${port}`, batchSize: 100 });
-    const done = produce(producer, total);
+    const done = produce(producer, total, 5000); // about 4 s of ingestion
     await expect
       .poll(() => readRecords(recordFile()).length, { timeout: 20_000, interval: 10 })
       .toBeGreaterThan(2000);
+    expect(producer.totals.sent).toBeLessThan(total);
 
     await redisServer.kill();
     // Down until both sides have noticed: the producer's stream failed and it is retrying.

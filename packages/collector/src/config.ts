@@ -96,7 +96,8 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     listen: readHostPort(env, "COLLECTOR_LISTEN", d.listen),
     redis: readRedisConnection(env),
     queueName: readString(env, "QUEUE_NAME", d.queueName),
-    chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 10_000 }),
+    // The Lua scripts unpack() a chunk's ids in one go; Lua's stack allows about 8,000 values.
+    chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 4000 }),
     writesInFlight: readInteger(env, "COLLECTOR_WRITES_IN_FLIGHT", d.writesInFlight, {
       min: 1,
       max: 64,

@@ -1,16 +1,17 @@
 // Turns chunks of events into atomic Redis writes and keeps an honest tally: an event counts
 // as stored only after Redis acknowledged the script call that stored it.
-import type { Event, Rejection } from "@eventpipe/proto";
+import type { Rejection } from "@eventpipe/proto";
 import {
   BacklogFullError,
   type EnqueueEntry,
   type EnqueueLimits,
-  encodeNewEvent,
+  encodeReceivedEvent,
   type QueueStore,
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
 import { RedisUnavailableError } from "./errors.js";
+import type { IncomingEvent } from "./incoming.js";
 import { validateEvent } from "./validate.js";
 
 /** Rejections listed in one reply; the count covers them all. */
@@ -63,7 +64,7 @@ export interface ChunkWriter {
    * used in rejections. Throws BacklogFullError or RedisUnavailableError (nothing of the
    * chunk stored) or an unexpected error.
    */
-  write(events: readonly Event[], firstIndex: number): Promise<ChunkResult>;
+  write(events: readonly IncomingEvent[], firstIndex: number): Promise<ChunkResult>;
 }
 
 const READY_WAIT_MS = 1000;
@@ -112,10 +113,10 @@ export function createChunkWriter(
       const rejections: Rejection[] = [];
       const entries: EnqueueEntry[] = [];
       for (let i = 0; i < events.length; i++) {
-        const event = events[i]!;
+        const { event, bytes } = events[i]!;
         const problem = validateEvent(event, config.limits, allowed, nowMs);
         if (problem === undefined) {
-          entries.push({ eventId: event.eventId, envelope: encodeNewEvent(event, nowMs) });
+          entries.push({ eventId: event.eventId, envelope: encodeReceivedEvent(bytes, nowMs) });
         } else {
           rejections.push({
             index: firstIndex + i,

@@ -2,11 +2,8 @@
 // main.ts wires those. Tests create collectors directly.
 import { once } from "node:events";
 import {
-  type Event,
-  type EventBatch,
   HealthService,
   type PublishAck,
-  type PublishRequest,
   type Rejection,
   RejectionReason,
   type StreamSummary,
@@ -29,6 +26,7 @@ import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
+import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
 import { addToTally, createChunkWriter, emptyTally, type Tally, WriteWindow } from "./ingest.js";
 import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
 import { serverCredentials } from "./tls.js";
@@ -142,7 +140,7 @@ export function createCollector({
     call: ServerReadableStream<M | MalformedMessage, StreamSummary>,
     callback: sendUnaryData<StreamSummary>,
     log: Logger,
-    eventsOf: (message: M) => readonly Event[],
+    eventsOf: (message: M) => readonly IncomingEvent[],
   ): Promise<void> {
     const tally = emptyTally();
     const window = new WriteWindow(config.writesInFlight, tally);
@@ -156,7 +154,7 @@ export function createCollector({
         shutdown.signal,
       );
       for await (const messages of chunks) {
-        const events: Event[] = [];
+        const events: IncomingEvent[] = [];
         const firstIndex = index;
         const malformed: Rejection[] = [];
         for (const message of messages) {
@@ -187,11 +185,11 @@ export function createCollector({
   }
 
   async function publish(
-    call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>,
+    call: ServerDuplexStream<IncomingPublish | MalformedMessage, PublishAck>,
     log: Logger,
   ): Promise<void> {
     try {
-      const chunks = readChunks<PublishRequest | MalformedMessage>(
+      const chunks = readChunks<IncomingPublish | MalformedMessage>(
         call,
         config.chunkSize,
         (request) => (request instanceof MalformedMessage ? 1 : request.events.length || 1),
@@ -216,7 +214,7 @@ export function createCollector({
             failure ??= { reason: result.reason };
             continue;
           }
-          const request = requests[i] as PublishRequest;
+          const request = requests[i] as IncomingPublish;
           const ack: PublishAck = {
             sequence: request.sequence,
             accepted: result.value.stored,
@@ -243,28 +241,28 @@ export function createCollector({
 
   server.addService(eventServiceDefinition, {
     streamEvents(
-      call: ServerReadableStream<Event | MalformedMessage, StreamSummary>,
+      call: ServerReadableStream<IncomingEvent | MalformedMessage, StreamSummary>,
       callback: sendUnaryData<StreamSummary>,
     ) {
       admit(
         "StreamEvents",
         call.metadata,
         (e) => callback(e),
-        (log) => ingestClientStream<Event>(call, callback, log, (event) => [event]),
+        (log) => ingestClientStream<IncomingEvent>(call, callback, log, (event) => [event]),
       );
     },
     streamEventBatches(
-      call: ServerReadableStream<EventBatch | MalformedMessage, StreamSummary>,
+      call: ServerReadableStream<IncomingBatch | MalformedMessage, StreamSummary>,
       callback: sendUnaryData<StreamSummary>,
     ) {
       admit(
         "StreamEventBatches",
         call.metadata,
         (e) => callback(e),
-        (log) => ingestClientStream<EventBatch>(call, callback, log, (batch) => batch.events),
+        (log) => ingestClientStream<IncomingBatch>(call, callback, log, (batch) => batch.events),
       );
     },
-    publish(call: ServerDuplexStream<PublishRequest | MalformedMessage, PublishAck>) {
+    publish(call: ServerDuplexStream<IncomingPublish | MalformedMessage, PublishAck>) {
       admit(
         "Publish",
         call.metadata,

@@ -1,8 +1,10 @@
-// The generated EventService definition with forgiving request decoders: a message that is
-// not valid protobuf becomes a MalformedMessage value instead of failing the whole call
-// inside grpc-js, so one bad message is rejected with a reason and the stream goes on.
-import { Event, EventBatch, EventServiceService, PublishRequest } from "@eventpipe/proto";
+// The generated EventService definition with the collector's own request decoders: they keep
+// each event's wire bytes (see incoming.ts), and a message that is not valid protobuf becomes
+// a MalformedMessage value instead of failing the whole call inside grpc-js, so one bad
+// message is rejected with a reason and the stream goes on.
+import { EventServiceService } from "@eventpipe/proto";
 import type { ServiceDefinition } from "@grpc/grpc-js";
+import { decodeIncomingBatch, decodeIncomingEvent, decodeIncomingPublish } from "./incoming.js";
 
 export class MalformedMessage {
   constructor(
@@ -24,14 +26,14 @@ function forgiving<T>(decode: (bytes: Buffer) => T): (bytes: Buffer) => T | Malf
 export const eventServiceDefinition = {
   streamEvents: {
     ...EventServiceService.streamEvents,
-    requestDeserialize: forgiving((bytes) => Event.decode(bytes)),
+    requestDeserialize: forgiving(decodeIncomingEvent),
   },
   streamEventBatches: {
     ...EventServiceService.streamEventBatches,
-    requestDeserialize: forgiving((bytes) => EventBatch.decode(bytes)),
+    requestDeserialize: forgiving(decodeIncomingBatch),
   },
   publish: {
     ...EventServiceService.publish,
-    requestDeserialize: forgiving((bytes) => PublishRequest.decode(bytes)),
+    requestDeserialize: forgiving(decodeIncomingPublish),
   },
 } satisfies ServiceDefinition;

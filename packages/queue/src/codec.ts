@@ -64,3 +64,35 @@ export function decodeEnvelope(bytes: Buffer): DecodedEnvelope {
   if (stored.event === undefined) throw new EnvelopeDecodeError("envelope holds no event");
   return { deliveries, stored };
 }
+
+const EVENT_FIELD_TAG = 0x0a; // StoredEvent.event: field 1, length-delimited
+const ENQUEUED_AT_FIELD_TAG = 0x10; // StoredEvent.enqueued_at_ms: field 2, varint
+
+function writeVarint(target: Buffer, offset: number, value: number): number {
+  let rest = value;
+  while (rest > 0x7f) {
+    target[offset++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  target[offset++] = rest;
+  return offset;
+}
+
+/**
+ * The envelope for an event whose protobuf encoding the collector received: the same bytes
+ * as encodeNewEvent would produce, without decoding and re-encoding the event.
+ */
+export function encodeReceivedEvent(eventBytes: Uint8Array, enqueuedAtMs: number): Buffer {
+  const header = ZERO_DELIVERIES_HEADER.length;
+  // 1 tag + up to 5 length bytes + event + 1 tag + up to 8 bytes for a millisecond time.
+  const envelope = Buffer.allocUnsafe(header + 1 + 5 + eventBytes.length + 1 + 8);
+  ZERO_DELIVERIES_HEADER.copy(envelope, 0);
+  let offset = header;
+  envelope[offset++] = EVENT_FIELD_TAG;
+  offset = writeVarint(envelope, offset, eventBytes.length);
+  envelope.set(eventBytes, offset);
+  offset += eventBytes.length;
+  envelope[offset++] = ENQUEUED_AT_FIELD_TAG;
+  offset = writeVarint(envelope, offset, enqueuedAtMs);
+  return envelope.subarray(0, offset);
+}

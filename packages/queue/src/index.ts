@@ -1,5 +1,5 @@
 export type { DecodedEnvelope } from "./codec.js";
-export { decodeEnvelope, encodeEnvelope, encodeNewEvent } from "./codec.js";
+export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } from "./codec.js";
 export type {
   EnqueueEntry,
   EnqueueLimits,

@@ -118,3 +118,21 @@ describe("queue scripts", () => {
     expect(await redis.zcard(keys.delayed)).toBe(1);
   });
 });
+
+describe("envelope of received bytes", () => {
+  it("decodes exactly like an envelope encoded from the event", async () => {
+    const { Event } = await import("../../proto/src/index.js");
+    const { encodeReceivedEvent } = await import("../src/index.js");
+    const event = newEvent("t", {
+      payload: Buffer.alloc(300, 7),
+      source: "s",
+      attributes: { a: "b" },
+    });
+    const fromBytes = decodeEnvelope(
+      encodeReceivedEvent(Event.encode(event).finish(), 1_795_000_000_123),
+    );
+    expect(fromBytes.stored.event).toEqual(event);
+    expect(fromBytes.stored.enqueuedAtMs).toBe(1_795_000_000_123n);
+    expect(fromBytes.deliveries).toBe(0);
+  });
+});

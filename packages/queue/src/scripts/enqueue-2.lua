@@ -35,12 +35,28 @@ if window > 0 then
   local time = redis.call('TIME')
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - window))
+  -- One ZMSCORE and one ZADD for the whole chunk: a call per event would cost more than
+  -- everything else this script does.
+  local ids = {}
   for i = 3, #ARGV, 2 do
-    if redis.call('ZADD', KEYS[2], 'NX', now, ARGV[i]) == 1 then
-      envelopes[#envelopes + 1] = ARGV[i + 1]
-    else
+    ids[#ids + 1] = ARGV[i]
+  end
+  local seen = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+  local fresh = {}
+  local markers = {}
+  for i = 1, #ids do
+    local id = ids[i]
+    if seen[i] or fresh[id] then
       duplicates = duplicates + 1
+    else
+      fresh[id] = true
+      envelopes[#envelopes + 1] = ARGV[2 + i * 2]
+      markers[#markers + 1] = now
+      markers[#markers + 1] = id
     end
+  end
+  for first = 1, #markers, 2000 do
+    redis.call('ZADD', KEYS[2], unpack(markers, first, math.min(first + 1999, #markers)))
   end
 else
   for i = 4, #ARGV, 2 do
