@@ -1,0 +1,274 @@
+// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--out bench-results/latest.json]`
+//
+// Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
+// private redis-server, and prints every figure with its ratio. Several runs per figure:
+// the table shows the median and the spread (min-max).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { runBullmq } from "./bullmq-baseline.js";
+import { startBenchRedis } from "./redis-server.js";
+import {
+  collectorPeakRss,
+  drain,
+  endToEnd,
+  ingest,
+  ioBound,
+  latency,
+  redisBenchmark,
+  sinkCeiling,
+} from "./scenarios.js";
+import { median, type Row, renderTable } from "./table.js";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string" },
+    runs: { type: "string" },
+    quick: { type: "boolean", default: false },
+    out: { type: "string", default: "bench-results/latest.json" },
+  },
+});
+const quick = values.quick;
+const EVENTS = Number(values.events ?? (quick ? 100_000 : 1_000_000));
+const RUNS = Number(values.runs ?? (quick ? 1 : 3));
+const BULLMQ_JOBS = quick ? 20_000 : 100_000;
+
+async function repeat(label: string, run: () => Promise<number>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    samples.push(await run());
+    console.log(`  ${label} run ${i + 1}/${RUNS}: ${samples.at(-1)!.toFixed(2)}`);
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  console.log(
+    `eventpipe bench: ${EVENTS.toLocaleString("en")} events, ${RUNS} run(s) each, ${cpus().length} cores`,
+  );
+  const redis = await startBenchRedis();
+  const rows: Row[] = [];
+  try {
+    console.log("ceilings");
+    const redisCeiling = redisBenchmark(redis.port);
+    await redis.client.flushall();
+    const sinkSingle = await repeat("grpc sink, single", () =>
+      sinkCeiling(redis, EVENTS, "single", 1),
+    );
+    const sinkBatch = await repeat("grpc sink, batch", () =>
+      sinkCeiling(redis, EVENTS, "batch", 1),
+    );
+    const sinkSingle4 = await repeat("grpc sink, single x4", () =>
+      sinkCeiling(redis, EVENTS, "single", 4),
+    );
+    const sinkBatch4 = await repeat("grpc sink, batch x4", () =>
+      sinkCeiling(redis, EVENTS, "batch", 4),
+    );
+
+    console.log("BullMQ");
+    const bull: { add: number[]; worker: number[]; e2e: number[] } = {
+      add: [],
+      worker: [],
+      e2e: [],
+    };
+    for (let i = 0; i < RUNS; i++) {
+      const figures = await runBullmq(redis.port, BULLMQ_JOBS, `bench-bullmq-${i}`);
+      bull.add.push(figures.addBulkPerSecond);
+      bull.worker.push(figures.workerPerSecond);
+      bull.e2e.push(figures.endToEndPerSecond);
+      console.log(
+        `  run ${i + 1}/${RUNS}: addBulk ${figures.addBulkPerSecond.toFixed(0)}/s, worker ${figures.workerPerSecond.toFixed(0)}/s`,
+      );
+    }
+    await redis.client.flushall();
+
+    console.log("ingest");
+    const single = await repeat("single-event RPC, 1 producer", () =>
+      ingest(redis, EVENTS, "single", 1),
+    );
+    const batch = await repeat("batch RPC, 1 producer", () => ingest(redis, EVENTS, "batch", 1));
+    const single4 = await repeat("single-event RPC, 4 producers", () =>
+      ingest(redis, EVENTS, "single", 4),
+    );
+    const batch4 = await repeat("batch RPC, 4 producers", () => ingest(redis, EVENTS, "batch", 4));
+
+    console.log("drain");
+    const drain1 = await repeat("1 worker", () => drain(redis, EVENTS, 1));
+    const drain2 = await repeat("2 workers", () => drain(redis, EVENTS, 2));
+    console.log("I/O-bound handler");
+    const io = await repeat("10,000 x 50 ms, 1 worker", () => ioBound(redis));
+    console.log("end to end");
+    const e2e = await repeat("2 workers", () => endToEnd(redis, EVENTS, 2));
+    console.log("collector memory and latency");
+    const rss = await repeat("peak RSS, 4 producers", () => collectorPeakRss(redis, EVENTS, 4));
+    const lat = await latency(redis, 10_000, quick ? 3 : 10);
+
+    const ratio = (ours: number[], theirs: number[]) => median(ours) / median(theirs);
+    rows.push(
+      {
+        section: "ceiling",
+        name: "grpc-js no-op sink, single events, 1 stream",
+        unit: "events/s",
+        samples: sinkSingle,
+      },
+      {
+        section: "ceiling",
+        name: "grpc-js no-op sink, batches of 100, 1 stream",
+        unit: "events/s",
+        samples: sinkBatch,
+      },
+      {
+        section: "ceiling",
+        name: "grpc-js no-op sink, single events, 4 streams",
+        unit: "events/s",
+        samples: sinkSingle4,
+      },
+      {
+        section: "ceiling",
+        name: "grpc-js no-op sink, batches of 100, 4 streams",
+        unit: "events/s",
+        samples: sinkBatch4,
+      },
+      ...(redisCeiling
+        ? [
+            {
+              section: "ceiling",
+              name: "redis-benchmark LPUSH -P 100",
+              unit: "ops/s",
+              samples: [redisCeiling.lpush],
+            },
+            {
+              section: "ceiling",
+              name: "redis-benchmark RPOP -P 100",
+              unit: "ops/s",
+              samples: [redisCeiling.rpop],
+            },
+          ]
+        : []),
+      {
+        section: "BullMQ",
+        name: `addBulk, ${BULLMQ_JOBS.toLocaleString("en")} jobs in chunks of 1,000`,
+        unit: "jobs/s",
+        samples: bull.add,
+      },
+      {
+        section: "BullMQ",
+        name: "no-op Worker, concurrency 50",
+        unit: "jobs/s",
+        samples: bull.worker,
+      },
+      {
+        section: "BullMQ",
+        name: "end to end (addBulk, then Worker)",
+        unit: "jobs/s",
+        samples: bull.e2e,
+      },
+      {
+        section: "ingest",
+        name: "single-event RPC, 1 producer",
+        unit: "events/s",
+        samples: single,
+        ratio: { value: ratio(single, sinkSingle), of: "grpc sink (single)", target: 0.85 },
+      },
+      {
+        section: "ingest",
+        name: "batch RPC, 1 producer",
+        unit: "events/s",
+        samples: batch,
+        ratio: { value: ratio(batch, bull.add), of: "BullMQ addBulk", target: 10 },
+        extra: `${(ratio(batch, sinkBatch) * 100).toFixed(0)}% of grpc sink (batch)`,
+      },
+      {
+        section: "ingest",
+        name: "single-event RPC, 4 producers",
+        unit: "events/s",
+        samples: single4,
+        ratio: { value: ratio(single4, sinkSingle4), of: "grpc sink (single x4)" },
+      },
+      {
+        section: "ingest",
+        name: "batch RPC, 4 producers",
+        unit: "events/s",
+        samples: batch4,
+        ratio: { value: ratio(batch4, sinkBatch4), of: "grpc sink (batch x4)" },
+      },
+      {
+        section: "drain",
+        name: "no-op handler, 1 worker",
+        unit: "events/s",
+        samples: drain1,
+        ratio: { value: ratio(drain1, bull.worker), of: "BullMQ Worker", target: 10 },
+      },
+      {
+        section: "drain",
+        name: "no-op handler, 2 workers",
+        unit: "events/s",
+        samples: drain2,
+        ratio: { value: ratio(drain2, bull.worker), of: "BullMQ Worker" },
+      },
+      {
+        section: "I/O",
+        name: "10,000 events x 50 ms, 1 worker",
+        unit: "s",
+        samples: io,
+        ratio: { value: 500 / median(io), of: "one at a time (500 s)" },
+        limit: { max: 2 },
+      },
+      {
+        section: "end to end",
+        name: "producer to last ack, 2 workers",
+        unit: "events/s",
+        samples: e2e,
+        ratio: { value: ratio(e2e, bull.e2e), of: "BullMQ end to end", target: 5 },
+      },
+      {
+        section: "memory",
+        name: "collector peak RSS, 4 producers at once",
+        unit: "MiB",
+        samples: rss,
+        limit: { max: 120 },
+      },
+      {
+        section: "latency",
+        name: "enqueue to handler start, p50 at 10,000/s",
+        unit: "ms",
+        samples: [lat.p50],
+      },
+      {
+        section: "latency",
+        name: "enqueue to handler start, p99 at 10,000/s",
+        unit: "ms",
+        samples: [lat.p99],
+        limit: { max: 5 },
+      },
+    );
+  } finally {
+    await redis.close();
+  }
+
+  const table = renderTable(rows);
+  console.log(`\n${table}`);
+  const result = {
+    date: new Date().toISOString(),
+    events: EVENTS,
+    runs: RUNS,
+    cores: cpus().length,
+    node: process.version,
+    seconds: (Date.now() - started) / 1000,
+    rows,
+  };
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(values.out.replace(/\.json$/, ".md"), `${table}\n`);
+  console.log(`\nwritten to ${values.out} in ${result.seconds.toFixed(0)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench failed: ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,261 @@
+// One function per measurement. Each starts the processes it needs against the private
+// Redis, measures with the wall clock, stops them and flushes Redis.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { queueKeys } from "@eventpipe/queue";
+import {
+  type Child,
+  freePort,
+  peakRssMiB,
+  ROOT,
+  start,
+  until,
+  waitForOutput,
+} from "./processes.js";
+import type { BenchRedis } from "./redis-server.js";
+
+const COLLECTOR = "packages/collector/dist/main.js";
+const WORKER = "packages/worker/dist/main.js";
+const PRODUCER = "packages/producer/dist/main.js";
+const SINK = "packages/bench/dist/sink-server.js";
+const LATENCY_HANDLER = `${ROOT}packages/bench/dist/latency-handler.js`;
+const BATCH = 100;
+/** Worker settings for throughput runs: many handlers in flight, big claims. */
+const FAST_WORKER = { WORKER_WORK_MS: "0", WORKER_CONCURRENCY: "1000", WORKER_BATCH_SIZE: "500" };
+const LIMIT_MS = 600_000;
+
+export type Rpc = "single" | "batch";
+
+let queueCounter = 0;
+const newQueue = (label: string) => `bench_${label}_${queueCounter++}`;
+
+async function startCollector(redis: BenchRedis, queue: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const child = start(COLLECTOR, [], {
+    REDIS_URL: redis.url,
+    QUEUE_NAME: queue,
+    COLLECTOR_LISTEN: `127.0.0.1:${port}`,
+    LOG_LEVEL: "info",
+    ...env,
+  });
+  await waitForOutput(child, "collector listening");
+  return { child, address: `127.0.0.1:${port}` };
+}
+
+/** Runs `producers` producer processes that share `count` events; resolves the wall time. */
+async function runProducers(
+  address: string,
+  count: number,
+  producers: number,
+  rpc: Rpc | "publish",
+  extra: string[] = [],
+) {
+  const started = performance.now();
+  const children: Child[] = [];
+  for (let i = 0; i < producers; i++) {
+    const share = Math.floor(count / producers) + (i < count % producers ? 1 : 0);
+    children.push(
+      start(
+        PRODUCER,
+        ["--count", String(share), "--rpc", rpc, "--batch-size", String(BATCH), "--json", ...extra],
+        {
+          COLLECTOR_ADDRESS: address,
+        },
+      ),
+    );
+  }
+  const codes = await Promise.all(children.map((c) => c.exited));
+  const seconds = (performance.now() - started) / 1000;
+  let stored = 0;
+  for (const [i, child] of children.entries()) {
+    const summary = JSON.parse(child.output().trim().split("\n").pop() ?? "{}") as {
+      stored?: number;
+    };
+    stored += summary.stored ?? 0;
+    if (codes[i] !== 0) throw new Error(`producer failed:\n${child.output().slice(-2000)}`);
+  }
+  return { seconds, stored };
+}
+
+function startWorkers(
+  redis: BenchRedis,
+  queue: string,
+  count: number,
+  env: Record<string, string>,
+): Child[] {
+  return Array.from({ length: count }, (_, i) =>
+    start(WORKER, [], {
+      REDIS_URL: redis.url,
+      QUEUE_NAME: queue,
+      WORKER_ID: `${queue}-w${i}`,
+      ...env,
+    }),
+  );
+}
+
+async function processedCount(redis: BenchRedis, queue: string): Promise<number> {
+  return Number((await redis.client.hget(queueKeys(queue).stats, "processed")) ?? 0);
+}
+
+async function cleanUp(redis: BenchRedis, children: Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop()));
+  await redis.client.flushall();
+}
+
+/** The grpc-js ceiling: the producer against a server that only counts. */
+export async function sinkCeiling(
+  redis: BenchRedis,
+  events: number,
+  rpc: Rpc,
+  producers: number,
+): Promise<number> {
+  const port = await freePort();
+  const sink = start(SINK, [String(port)], {});
+  await waitForOutput(sink, "sink listening");
+  const { seconds, stored } = await runProducers(`127.0.0.1:${port}`, events, producers, rpc);
+  await cleanUp(redis, [sink]);
+  if (stored !== events) throw new Error(`sink counted ${stored} of ${events}`);
+  return events / seconds;
+}
+
+/** Producer -> collector -> Redis, every event acknowledged. */
+export async function ingest(
+  redis: BenchRedis,
+  events: number,
+  rpc: Rpc,
+  producers: number,
+): Promise<number> {
+  const queue = newQueue("ingest");
+  const { child, address } = await startCollector(redis, queue);
+  const { seconds, stored } = await runProducers(address, events, producers, rpc);
+  const length = await redis.client.llen(queue);
+  await cleanUp(redis, [child]);
+  if (stored !== events || length !== events)
+    throw new Error(`stored ${stored}, queued ${length} of ${events}`);
+  return events / seconds;
+}
+
+/** Queues `events` through the real collector (not timed). */
+async function fill(redis: BenchRedis, queue: string, events: number): Promise<void> {
+  const { child, address } = await startCollector(redis, queue);
+  await runProducers(address, events, 1, "batch");
+  await child.stop();
+}
+
+/** `events` already queued, no-op handler: time until the workers processed them all. */
+export async function drain(redis: BenchRedis, events: number, workers: number): Promise<number> {
+  const queue = newQueue("drain");
+  await fill(redis, queue, events);
+  const started = performance.now();
+  const children = startWorkers(redis, queue, workers, FAST_WORKER);
+  await until("the drain", async () => (await processedCount(redis, queue)) >= events, LIMIT_MS);
+  const seconds = (performance.now() - started) / 1000;
+  await cleanUp(redis, children);
+  return events / seconds;
+}
+
+/** 10,000 events whose handler awaits 50 ms each, one worker: wall seconds. */
+export async function ioBound(redis: BenchRedis, events = 10_000): Promise<number> {
+  const queue = newQueue("io");
+  await fill(redis, queue, events);
+  const started = performance.now();
+  const children = startWorkers(redis, queue, 1, {
+    WORKER_WORK_MS: "50",
+    WORKER_CONCURRENCY: "1000",
+    WORKER_BATCH_SIZE: "500",
+  });
+  await until(
+    "the I/O-bound run",
+    async () => (await processedCount(redis, queue)) >= events,
+    LIMIT_MS,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await cleanUp(redis, children);
+  return seconds;
+}
+
+/** From the producer's start until the workers acknowledged the last event. */
+export async function endToEnd(
+  redis: BenchRedis,
+  events: number,
+  workers: number,
+): Promise<number> {
+  const queue = newQueue("e2e");
+  const { child, address } = await startCollector(redis, queue);
+  const children = startWorkers(redis, queue, workers, FAST_WORKER);
+  await until(
+    "workers",
+    async () => (await redis.client.zcard(queueKeys(queue).workers)) === workers,
+    15_000,
+  );
+  const started = performance.now();
+  await runProducers(address, events, 1, "batch");
+  await until("end to end", async () => (await processedCount(redis, queue)) >= events, LIMIT_MS);
+  const seconds = (performance.now() - started) / 1000;
+  await cleanUp(redis, [child, ...children]);
+  return events / seconds;
+}
+
+/** Peak RSS of a collector while four producers stream at once. */
+export async function collectorPeakRss(
+  redis: BenchRedis,
+  events: number,
+  producers = 4,
+): Promise<number> {
+  const queue = newQueue("rss");
+  const { child, address } = await startCollector(redis, queue);
+  await runProducers(address, events, producers, "batch");
+  const rss = peakRssMiB(child.process.pid!);
+  await cleanUp(redis, [child]);
+  return rss;
+}
+
+/** Enqueue-to-handler-start latency at an offered rate, one worker. */
+export async function latency(redis: BenchRedis, perSecond: number, seconds: number) {
+  const queue = newQueue("latency");
+  const dir = mkdtempSync(join(tmpdir(), "eventpipe-latency-"));
+  const out = join(dir, "latency.json");
+  const { child, address } = await startCollector(redis, queue);
+  const [worker] = startWorkers(redis, queue, 1, {
+    WORKER_HANDLER: LATENCY_HANDLER,
+    LATENCY_OUT: out,
+  });
+  await until(
+    "the worker",
+    async () => (await redis.client.zcard(queueKeys(queue).workers)) === 1,
+    15_000,
+  );
+  const events = perSecond * seconds;
+  await runProducers(address, events, 1, "publish", ["--rate", String(perSecond)]);
+  await until(
+    "the latency run",
+    async () => (await processedCount(redis, queue)) >= events,
+    LIMIT_MS,
+  );
+  await cleanUp(redis, [child, worker!]);
+  const result = JSON.parse(readFileSync(out, "utf8")) as {
+    count: number;
+    p50: number;
+    p99: number;
+    max: number;
+  };
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+/** redis-benchmark with pipelining, when it is installed: requests/s for LPUSH and RPOP. */
+export function redisBenchmark(port: number): { lpush: number; rpop: number } | undefined {
+  const run = spawnSync(
+    "redis-benchmark",
+    ["-h", "127.0.0.1", "-p", String(port), "-t", "lpush,rpop", "-P", "100", "-n", "2000000", "-q"],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  if (run.error || run.status !== 0) return undefined;
+  const rate = (name: string) =>
+    Number(
+      new RegExp(`${name}: ([\\d.]+) requests per second`).exec(run.stdout)?.[1] ?? Number.NaN,
+    );
+  return { lpush: rate("LPUSH"), rpop: rate("RPOP") };
+}
