@@ -1,14 +1,32 @@
-// Request decoders that keep each event's wire bytes next to its decoded fields.
+// Request decoders for the collector's hot path.
 //
-// The collector validates the decoded event but stores the bytes it received, wrapped in the
-// envelope without re-encoding (see encodeReceivedEvent): re-encoding every event cost more
-// CPU than anything else in the collector, and storing the bytes as sent also preserves
-// fields this version does not know yet.
+// The collector does not build full Event objects: it reads from each event's wire bytes
+// only what validation and deduplication need (the EventView below: id, type, timestamp and
+// the sizes of everything else), and stores the bytes it received, wrapped in the envelope
+// without re-encoding (encodeReceivedEvent). Decoding payloads, attribute maps and sources
+// into objects, then encoding them again, cost more CPU and garbage than anything else in the
+// collector. Storing the bytes as sent also keeps fields this version does not know yet.
+// Workers decode the full Event with the generated code.
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { Event } from "@eventpipe/proto";
 
-export interface IncomingEvent {
-  readonly event: Event;
+/** What the collector reads of one event. Field semantics follow event.proto. */
+export interface EventView {
+  readonly eventId: string;
+  readonly idBytes: number;
+  readonly type: string;
+  readonly typeBytes: number;
+  /** Milliseconds since the epoch, as sent (int64). */
+  readonly timestamp: bigint;
+  readonly payloadBytes: number;
+  readonly sourceBytes: number;
+  /** Map entries on the wire (a repeated key counts each time). */
+  readonly attributeCount: number;
+  /** The largest attribute, key plus value, in bytes, and its key. */
+  readonly largestAttributeBytes: number;
+  readonly largestAttributeKey: string;
+}
+
+export interface IncomingEvent extends EventView {
   /** The event's protobuf encoding exactly as received. */
   readonly bytes: Uint8Array;
 }
@@ -22,18 +40,118 @@ export interface IncomingPublish {
   readonly events: IncomingEvent[];
 }
 
+const LEN = WireType.LengthDelimited;
+const tagOf = (field: number, wireType: WireType) => (field << 3) | wireType;
+const ID = tagOf(1, LEN);
+const TYPE = tagOf(2, LEN);
+const TIMESTAMP = tagOf(3, WireType.Varint);
+const PAYLOAD = tagOf(4, LEN);
+const SOURCE = tagOf(5, LEN);
+const ATTRIBUTE = tagOf(6, LEN);
+
+/** Skips a length-delimited field's body without copying it; returns its length. */
+function skipLength(reader: BinaryReader): number {
+  const length = reader.uint32();
+  reader.pos += length;
+  if (reader.pos > reader.len) throw new RangeError("field runs past the end of the message");
+  return length;
+}
+
+/** Reads the Event that occupies bytes [reader.pos, end) of `buffer`. */
+function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): IncomingEvent {
+  const start = reader.pos;
+  let eventId = "";
+  let idBytes = 0;
+  let type = "";
+  let typeBytes = 0;
+  let timestamp = 0n;
+  let payloadBytes = 0;
+  let sourceBytes = 0;
+  let attributeCount = 0;
+  let largestAttributeBytes = 0;
+  let largestAttributeKey = "";
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case ID:
+        idBytes = peekLength(reader);
+        eventId = reader.string();
+        break;
+      case TYPE:
+        typeBytes = peekLength(reader);
+        type = reader.string();
+        break;
+      case TIMESTAMP:
+        timestamp = BigInt(reader.int64());
+        break;
+      case PAYLOAD:
+        payloadBytes = skipLength(reader);
+        break;
+      case SOURCE:
+        sourceBytes = skipLength(reader);
+        break;
+      case ATTRIBUTE: {
+        attributeCount++;
+        const entryStart = reader.pos;
+        const entryBytes = skipLength(reader);
+        if (entryBytes > largestAttributeBytes) {
+          largestAttributeBytes = entryBytes;
+          largestAttributeKey = attributeKey(buffer, entryStart);
+        }
+        break;
+      }
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new RangeError("event fields run past the end of the event");
+  return {
+    eventId,
+    idBytes,
+    type,
+    typeBytes,
+    timestamp,
+    payloadBytes,
+    sourceBytes,
+    attributeCount,
+    largestAttributeBytes,
+    largestAttributeKey,
+    bytes: buffer.subarray(start, end),
+  };
+}
+
+/** The length prefix of the field at the reader's position, leaving the position as it was. */
+function peekLength(reader: BinaryReader): number {
+  const at = reader.pos;
+  const length = reader.uint32();
+  reader.pos = at;
+  return length;
+}
+
+/** The key of the map entry whose length prefix starts at `at` (field 1 of the entry). */
+function attributeKey(buffer: Uint8Array, at: number): string {
+  const reader = new BinaryReader(buffer);
+  reader.pos = at;
+  const end = reader.uint32() + reader.pos;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === tagOf(1, LEN)) return reader.string();
+    reader.skip(tag & 7);
+  }
+  return "";
+}
+
 export function decodeIncomingEvent(bytes: Uint8Array): IncomingEvent {
-  return { event: Event.decode(bytes), bytes };
+  const reader = new BinaryReader(bytes);
+  return scanEvent(reader, bytes, bytes.length);
 }
 
 /** Reads one length-delimited Event field at the reader's position. */
-function readEvent(reader: BinaryReader, buffer: Uint8Array): IncomingEvent {
+function readEventField(reader: BinaryReader, buffer: Uint8Array): IncomingEvent {
   const length = reader.uint32();
-  const start = reader.pos;
-  const end = start + length;
+  const end = reader.pos + length;
   if (end > buffer.length) throw new RangeError("event field runs past the end of the message");
-  reader.pos = end;
-  return decodeIncomingEvent(buffer.subarray(start, end));
+  return scanEvent(reader, buffer, end);
 }
 
 /** EventBatch: field 1, repeated Event. */
@@ -42,8 +160,7 @@ export function decodeIncomingBatch(buffer: Uint8Array): IncomingBatch {
   const events: IncomingEvent[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag >>> 3 === 1 && (tag & 7) === WireType.LengthDelimited)
-      events.push(readEvent(reader, buffer));
+    if (tag === tagOf(1, LEN)) events.push(readEventField(reader, buffer));
     else reader.skip(tag & 7);
   }
   return { events };
@@ -56,10 +173,8 @@ export function decodeIncomingPublish(buffer: Uint8Array): IncomingPublish {
   let sequence = 0n;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === WireType.Varint) sequence = BigInt(reader.uint64());
-    else if (field === 2 && (tag & 7) === WireType.LengthDelimited)
-      events.push(readEvent(reader, buffer));
+    if (tag === tagOf(1, WireType.Varint)) sequence = BigInt(reader.uint64());
+    else if (tag === tagOf(2, LEN)) events.push(readEventField(reader, buffer));
     else reader.skip(tag & 7);
   }
   return { sequence, events };

@@ -8,6 +8,8 @@ export {
   ShuttingDownError,
   StreamIdleError,
 } from "./errors.js";
+export type { EventView, IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
+export { decodeIncomingBatch, decodeIncomingEvent, decodeIncomingPublish } from "./incoming.js";
 export { createLogger } from "./logger.js";
 export type { Collector, CollectorDependencies } from "./server.js";
 export { createCollector } from "./server.js";

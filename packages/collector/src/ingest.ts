@@ -113,10 +113,13 @@ export function createChunkWriter(
       const rejections: Rejection[] = [];
       const entries: EnqueueEntry[] = [];
       for (let i = 0; i < events.length; i++) {
-        const { event, bytes } = events[i]!;
+        const event = events[i]!;
         const problem = validateEvent(event, config.limits, allowed, nowMs);
         if (problem === undefined) {
-          entries.push({ eventId: event.eventId, envelope: encodeReceivedEvent(bytes, nowMs) });
+          entries.push({
+            eventId: event.eventId,
+            envelope: encodeReceivedEvent(event.bytes, nowMs),
+          });
         } else {
           rejections.push({
             index: firstIndex + i,

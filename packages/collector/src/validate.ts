@@ -1,6 +1,7 @@
 // Per-event validation. A bad event is rejected with a reason; the stream goes on.
-import { type Event, RejectionReason } from "@eventpipe/proto";
+import { RejectionReason } from "@eventpipe/proto";
 import type { EventLimits } from "./config.js";
+import type { EventView } from "./incoming.js";
 
 export interface EventProblem {
   readonly reason: RejectionReason;
@@ -15,35 +16,28 @@ function tooLong(field: string, bytes: number, limit: number): string {
 }
 
 export function validateEvent(
-  event: Event,
+  event: EventView,
   limits: EventLimits,
   allowed: ReadonlySet<string> | undefined,
   nowMs: number,
 ): EventProblem | undefined {
-  if (event.eventId.length === 0) {
+  if (event.idBytes === 0) {
     return { reason: RejectionReason.REJECTION_REASON_MISSING_ID, message: "event_id is empty" };
   }
-  // String length is a cheap lower bound of the UTF-8 size; measure only when it matters.
-  if (event.eventId.length * 3 > limits.maxIdBytes) {
-    const bytes = Buffer.byteLength(event.eventId);
-    if (bytes > limits.maxIdBytes) {
-      return {
-        reason: RejectionReason.REJECTION_REASON_ID_TOO_LONG,
-        message: tooLong("event_id", bytes, limits.maxIdBytes),
-      };
-    }
+  if (event.idBytes > limits.maxIdBytes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_ID_TOO_LONG,
+      message: tooLong("event_id", event.idBytes, limits.maxIdBytes),
+    };
   }
-  if (event.type.length === 0) {
+  if (event.typeBytes === 0) {
     return { reason: RejectionReason.REJECTION_REASON_MISSING_TYPE, message: "type is empty" };
   }
-  if (event.type.length * 3 > limits.maxTypeBytes) {
-    const bytes = Buffer.byteLength(event.type);
-    if (bytes > limits.maxTypeBytes) {
-      return {
-        reason: RejectionReason.REJECTION_REASON_TYPE_TOO_LONG,
-        message: tooLong("type", bytes, limits.maxTypeBytes),
-      };
-    }
+  if (event.typeBytes > limits.maxTypeBytes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_TYPE_TOO_LONG,
+      message: tooLong("type", event.typeBytes, limits.maxTypeBytes),
+    };
   }
   if (allowed !== undefined && !allowed.has(event.type)) {
     return {
@@ -58,37 +52,30 @@ export function validateEvent(
       message: `timestamp ${event.timestamp} is not milliseconds since the epoch between 2000-01-01 and ${limits.maxFutureSkewMs} ms from now`,
     };
   }
-  if (event.payload.length > limits.maxPayloadBytes) {
+  if (event.payloadBytes > limits.maxPayloadBytes) {
     return {
       reason: RejectionReason.REJECTION_REASON_PAYLOAD_TOO_LARGE,
-      message: tooLong("payload", event.payload.length, limits.maxPayloadBytes),
+      message: tooLong("payload", event.payloadBytes, limits.maxPayloadBytes),
     };
   }
-  if (event.source.length * 3 > limits.maxSourceBytes) {
-    const bytes = Buffer.byteLength(event.source);
-    if (bytes > limits.maxSourceBytes) {
-      return {
-        reason: RejectionReason.REJECTION_REASON_SOURCE_TOO_LONG,
-        message: tooLong("source", bytes, limits.maxSourceBytes),
-      };
-    }
+  if (event.sourceBytes > limits.maxSourceBytes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_SOURCE_TOO_LONG,
+      message: tooLong("source", event.sourceBytes, limits.maxSourceBytes),
+    };
   }
-  let attributes = 0;
-  for (const key in event.attributes) {
-    attributes++;
-    if (attributes > limits.maxAttributes) {
-      return {
-        reason: RejectionReason.REJECTION_REASON_TOO_MANY_ATTRIBUTES,
-        message: `more than ${limits.maxAttributes} attributes`,
-      };
-    }
-    const bytes = Buffer.byteLength(key) + Buffer.byteLength(event.attributes[key] ?? "");
-    if (bytes > limits.maxAttributeBytes) {
-      return {
-        reason: RejectionReason.REJECTION_REASON_ATTRIBUTE_TOO_LARGE,
-        message: `attribute "${key.slice(0, 64)}" is ${bytes} bytes with its value, the limit is ${limits.maxAttributeBytes}`,
-      };
-    }
+  if (event.attributeCount > limits.maxAttributes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_TOO_MANY_ATTRIBUTES,
+      message: `${event.attributeCount} attributes, the limit is ${limits.maxAttributes}`,
+    };
+  }
+  // An entry's size counts its key, value and their two short field headers.
+  if (event.largestAttributeBytes > limits.maxAttributeBytes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_ATTRIBUTE_TOO_LARGE,
+      message: `attribute "${event.largestAttributeKey.slice(0, 64)}" is ${event.largestAttributeBytes} bytes with its value, the limit is ${limits.maxAttributeBytes}`,
+    };
   }
   return undefined;
 }

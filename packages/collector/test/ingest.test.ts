@@ -236,7 +236,9 @@ describe("collector ingestion", () => {
       keys.workers,
       keys.delayed,
       keys.deadLetter,
-      keys.seen,
+      keys.seenEven,
+      keys.seenOdd,
+      keys.seenPeriods,
       keys.stats,
       keys.inflight(randomUUID()),
     ]) {

@@ -7,7 +7,7 @@ import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
 
 const SCRIPTS = {
-  epEnqueue: { file: "enqueue-2.lua", keys: 2 },
+  epEnqueue: { file: "enqueue-4.lua", keys: 4 },
   epClaim: { file: "claim-3.lua", keys: 3 },
   epAck: { file: "ack-4.lua", keys: 4 },
   epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
@@ -98,15 +98,18 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
   return {
     keys,
     async enqueue(entries, limits) {
-      const args: ScriptArg[] = new Array(4 + entries.length * 2);
+      const args: ScriptArg[] = new Array(6 + entries.length * 2);
       args[0] = keys.pending;
-      args[1] = keys.seen;
-      args[2] = limits.dedupWindowMs;
-      args[3] = limits.maxBacklog;
-      for (let i = 0; i < entries.length; i++) {
+      args[1] = keys.seenEven;
+      args[2] = keys.seenOdd;
+      args[3] = keys.seenPeriods;
+      args[4] = limits.dedupWindowMs;
+      args[5] = limits.maxBacklog;
+      const n = entries.length;
+      for (let i = 0; i < n; i++) {
         const entry = entries[i]!;
-        args[4 + i * 2] = entry.eventId;
-        args[5 + i * 2] = entry.envelope;
+        args[6 + i] = entry.eventId;
+        args[6 + n + i] = entry.envelope;
       }
       const [status, a, b] = (await run.epEnqueue(...args)) as [number, number, number?];
       if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);

@@ -15,8 +15,11 @@ export interface QueueKeys {
   readonly delayed: string;
   /** LIST of dead-letter entries, newest on the left. */
   readonly deadLetter: string;
-  /** ZSET event id -> time first stored: the deduplication window. */
-  readonly seen: string;
+  /** SETs of event ids stored in even / odd dedup periods (see enqueue-4.lua). */
+  readonly seenEven: string;
+  readonly seenOdd: string;
+  /** HASH seen-set key -> the dedup period it holds. */
+  readonly seenPeriods: string;
   /** HASH of counters: processed, retried, deadLettered, recovered. */
   readonly stats: string;
   /** HASH event type -> events processed. */
@@ -40,7 +43,9 @@ export function queueKeys(name: string): QueueKeys {
     workers: `${tag}:workers`,
     delayed: `${tag}:delayed`,
     deadLetter: `${tag}:dead-letter`,
-    seen: `${tag}:seen`,
+    seenEven: `${tag}:seen:even`,
+    seenOdd: `${tag}:seen:odd`,
+    seenPeriods: `${tag}:seen:periods`,
     stats: `${tag}:stats`,
     processedByType: `${tag}:processed-by-type`,
     processedByWorker: `${tag}:processed-by-worker`,
