@@ -82,8 +82,8 @@ export interface QueueStore {
   /** Stores the entries atomically; throws BacklogFullError (storing nothing) past the limit. */
   enqueue(entries: readonly EnqueueEntry[], limits: EnqueueLimits): Promise<EnqueueResult>;
   claim(workerId: string, max: number, firstSequence: number): Promise<Buffer[]>;
-  /** `acks` alternates delivery sequence and event type. */
-  ack(workerId: string, acks: readonly (string | number)[]): Promise<number>;
+  /** Acknowledges delivery sequences, grouped by event type (for the per-type counts). */
+  ack(workerId: string, sequencesByType: ReadonlyMap<string, readonly number[]>): Promise<number>;
   heartbeat(workerId: string, leaseMs: number): Promise<number>;
   recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
   retry(workerId: string, sequence: number, delayMs: number, envelope: Buffer): Promise<boolean>;
@@ -124,15 +124,17 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
         firstSequence,
       )) as Buffer[];
     },
-    async ack(workerId, acks) {
-      return (await run.epAck(
+    async ack(workerId, sequencesByType) {
+      const args: ScriptArg[] = [
         keys.inflight(workerId),
         keys.stats,
         keys.processedByType,
         keys.processedByWorker,
         workerId,
-        ...acks,
-      )) as number;
+      ];
+      // One argument per type: far cheaper to send and parse than one per event.
+      for (const [type, sequences] of sequencesByType) args.push(type, sequences.join(","));
+      return (await run.epAck(...args)) as number;
     },
     async heartbeat(workerId, leaseMs) {
       return (await run.epHeartbeat(keys.workers, workerId, leaseMs)) as number;

@@ -54,7 +54,15 @@ describe("queue scripts", () => {
     const second = await store.claim("w1", 100, 5);
     expect([...ids(first), ...ids(second)]).toEqual(events.map((e) => e.eventId));
     expect(await redis.hlen(keys.inflight("w1"))).toBe(10);
-    expect(await store.ack("w1", [1, "b", 2, "a", 2, "a", 99, "a"])).toBe(2);
+    expect(
+      await store.ack(
+        "w1",
+        new Map([
+          ["b", [1]],
+          ["a", [2, 2, 99]],
+        ]),
+      ),
+    ).toBe(2);
     expect(await redis.hgetall(keys.processedByType)).toEqual({ a: "1", b: "1" });
   });
 

@@ -85,31 +85,45 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   };
 
   // ---- acknowledgements: group commit. Completions collect while one flush is in flight.
-  let ackBatch: (string | number)[] = [];
+  let acks = new Map<string, number[]>();
+  let ackCount = 0;
   let flushing: Promise<void> | undefined;
   const flushBackoff = new Backoff(50, 2000);
+  const giveUpAcks = () => stopping && graceAbort.signal.aborted;
+
+  function queueAck(sequence: number, type: string): void {
+    const sequences = acks.get(type);
+    if (sequences === undefined) acks.set(type, [sequence]);
+    else sequences.push(sequence);
+    ackCount++;
+    if (flushing === undefined) queueMicrotask(() => void flushAcks());
+  }
 
   function flushAcks(): Promise<void> {
     flushing ??= (async () => {
-      while (ackBatch.length > 0) {
-        const batch = ackBatch;
-        ackBatch = [];
+      while (ackCount > 0) {
+        const batch = acks;
+        const count = ackCount;
+        acks = new Map();
+        ackCount = 0;
         try {
           await store.ack(id, batch);
           flushBackoff.reset();
-          counters.processed += batch.length / 2;
-          release(batch.length / 2);
+          counters.processed += count;
+          release(count);
         } catch (error) {
           // Keep them: an ack is retried until Redis takes it (or shutdown gives them back).
-          ackBatch = batch.concat(ackBatch);
+          for (const [type, sequences] of batch) {
+            for (const sequence of sequences) queueAck(sequence, type);
+          }
           log.warn({ err: errorText(error) }, "ack failed; retrying");
-          if (stopping && graceAbort.signal.aborted) break;
+          if (giveUpAcks()) break;
           await flushBackoff.wait();
         }
       }
     })().finally(() => {
       flushing = undefined;
-      if (ackBatch.length > 0 && !(stopping && graceAbort.signal.aborted)) void flushAcks();
+      if (ackCount > 0 && !giveUpAcks()) void flushAcks();
     });
     return flushing;
   }
@@ -223,10 +237,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       running = Promise.reject(error);
     }
     running.then(
-      () => {
-        ackBatch.push(sequence, event.type);
-        if (flushing === undefined) queueMicrotask(() => void flushAcks());
-      },
+      () => queueAck(sequence, event.type),
       (error: unknown) => void onHandlerFailure(sequence, raw, event, error),
     );
   }
@@ -348,7 +359,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
         }
         graceAbort.abort();
         await flushing?.catch(() => undefined);
-        if (ackBatch.length > 0) await flushAcks().catch(() => undefined);
+        if (ackCount > 0) await flushAcks().catch(() => undefined);
         // Whatever is still held (handlers past the grace period, a claimed leftover) goes
         // back to the head of the queue; a clean stop is not a failed delivery.
         const returned = await store

@@ -9,24 +9,28 @@
   KEYS[3] processed-by-type hash
   KEYS[4] processed-by-worker hash
   ARGV[1] worker id
-  ARGV[2..] pairs: delivery sequence, event type
+  ARGV[2..] pairs, one per event type: type, its delivery sequences joined by commas
 
   Returns the number of events acknowledged.
 ]]
-local byType = {}
+local SLICE = 1000 -- unpack() is bounded by the Lua stack
 local acked = 0
 for i = 2, #ARGV, 2 do
-  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
-    acked = acked + 1
-    local eventType = ARGV[i + 1]
-    byType[eventType] = (byType[eventType] or 0) + 1
+  local sequences = {}
+  for sequence in string.gmatch(ARGV[i + 1], '%d+') do
+    sequences[#sequences + 1] = sequence
+  end
+  local deleted = 0
+  for from = 1, #sequences, SLICE do
+    deleted = deleted + redis.call('HDEL', KEYS[1], unpack(sequences, from, math.min(from + SLICE - 1, #sequences)))
+  end
+  if deleted > 0 then
+    redis.call('HINCRBY', KEYS[3], ARGV[i], deleted)
+    acked = acked + deleted
   end
 end
 if acked > 0 then
   redis.call('HINCRBY', KEYS[2], 'processed', acked)
   redis.call('HINCRBY', KEYS[4], ARGV[1], acked)
-  for eventType, n in pairs(byType) do
-    redis.call('HINCRBY', KEYS[3], eventType, n)
-  end
 end
 return acked
