@@ -251,15 +251,52 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
     }
   }
 
+  /**
+   * Sequences of a claim whose reply was lost (Redis failed mid-call): the script may have run
+   * and put events in our in-flight hash. Until looked up, nobody would process them (our
+   * lease is alive), so the next loop turn does that before claiming anything new.
+   */
+  let unconfirmed: number[] = [];
+
+  async function adoptUnconfirmed(): Promise<void> {
+    const found = await redis.hmgetBuffer(keys.inflight(id), ...unconfirmed.map(String));
+    const sequences = unconfirmed;
+    unconfirmed = [];
+    found.forEach((raw, i) => {
+      if (raw === null) return;
+      held++;
+      dispatch(sequences[i]!, raw);
+    });
+  }
+
+  /** Claims up to `room` events and starts their handlers; resolves how many it claimed. */
+  async function claimBatch(room: number): Promise<number> {
+    const first = nextSequence;
+    nextSequence += room; // never reused, so a lost reply's sequences stay unambiguous
+    let claimed: Buffer[];
+    try {
+      claimed = await store.claim(id, room, first);
+    } catch (error) {
+      for (let sequence = first; sequence < first + room; sequence++) unconfirmed.push(sequence);
+      throw error;
+    }
+    held += claimed.length;
+    for (let i = 0; i < claimed.length; i++) dispatch(first + i, claimed[i]!);
+    return claimed.length;
+  }
+
   async function consume(): Promise<void> {
     const backoff = new Backoff(100, 2000);
     while (!stopping) {
       await waitForSlot();
       if (stopping) break;
-      const room = Math.min(config.concurrency - held, config.batchSize);
       try {
-        let claimed = await store.claim(id, room, nextSequence);
-        if (claimed.length === 0 && !stopping) {
+        if (unconfirmed.length > 0) {
+          await adoptUnconfirmed();
+          continue;
+        }
+        const room = Math.min(config.concurrency - held, config.batchSize);
+        if ((await claimBatch(room)) === 0 && !stopping) {
           // Nothing pending: block until one event arrives (it lands in our claim list,
           // so it is never in limbo), then claim it and whatever came with it.
           const moved = await blocking.blmoveBuffer(
@@ -269,14 +306,9 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
             "LEFT",
             config.blockTimeoutMs / 1000,
           );
-          if (moved === null || stopping) continue;
-          claimed = await store.claim(id, room, nextSequence);
+          if (moved !== null && !stopping) await claimBatch(room);
         }
         backoff.reset();
-        const first = nextSequence;
-        nextSequence += claimed.length;
-        held += claimed.length;
-        for (let i = 0; i < claimed.length; i++) dispatch(first + i, claimed[i]!);
       } catch (error) {
         if (stopping) break;
         log.warn({ err: errorText(error) }, "claiming events failed; retrying");
@@ -333,6 +365,16 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       return held;
     },
     async start() {
+      // A previous process with this WORKER_ID may have died holding events: put them back
+      // before our own claims reuse its delivery sequences.
+      const leftover = await store.recover(id, {
+        maxDeliveries: config.maxDeliveries,
+        force: true,
+        countDelivery: true,
+      });
+      if (leftover !== undefined && leftover.requeued + leftover.deadLettered > 0) {
+        log.warn({ ...leftover }, "took back the events a previous worker with this id held");
+      }
       await store.heartbeat(id, config.leaseMs);
       timers = [
         setInterval(() => void maintain(), Math.max(100, Math.floor(config.leaseMs / 3))),

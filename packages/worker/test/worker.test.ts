@@ -146,3 +146,26 @@ describe("worker", () => {
     expect(worker.inFlight).toBe(0);
   });
 });
+
+describe("worker restarted with the same WORKER_ID", () => {
+  it("first puts back what its previous life held, so nothing is overwritten", async () => {
+    const queue = uniqueQueueName("same-id");
+    const events = [...sampleEvents(20)];
+    await produce(queue, events);
+    // The previous process claimed 5 events and died before acknowledging them.
+    const { createQueueStore } = await import("../../queue/src/index.js");
+    await createQueueStore(redis, queueKeys(queue)).claim("fixed-id", 5, 1);
+    const seen: string[] = [];
+    const { worker, close } = await startTestWorker(
+      redisUrl,
+      queue,
+      async (event) => {
+        seen.push(event.eventId);
+      },
+      { WORKER_ID: "fixed-id" },
+    );
+    await expect.poll(() => worker.counters.processed, { timeout: 10_000 }).toBe(20);
+    await close();
+    expect(seen).toEqual(events.map((event) => event.eventId));
+  });
+});
