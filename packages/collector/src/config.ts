@@ -44,8 +44,6 @@ export interface CollectorConfig {
   readonly queueName: string;
   /** Most events written to Redis in one script call. */
   readonly chunkSize: number;
-  /** Writes to Redis in flight per stream while the next chunk is read. */
-  readonly writesInFlight: number;
   readonly dedupWindowMs: number;
   /** Pending events past which ingestion answers RESOURCE_EXHAUSTED (0: no limit). */
   readonly maxBacklog: number;
@@ -68,7 +66,6 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   listen: "0.0.0.0:50051",
   queueName: DEFAULT_QUEUE_NAME,
   chunkSize: 1000,
-  writesInFlight: 2,
   dedupWindowSeconds: 86_400,
   maxBacklog: 0,
   retryAfterMs: 1000,
@@ -98,10 +95,6 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     queueName: readString(env, "QUEUE_NAME", d.queueName),
     // The Lua scripts unpack() a chunk's ids in one go; Lua's stack allows about 8,000 values.
     chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 4000 }),
-    writesInFlight: readInteger(env, "COLLECTOR_WRITES_IN_FLIGHT", d.writesInFlight, {
-      min: 1,
-      max: 64,
-    }),
     dedupWindowMs:
       readInteger(env, "DEDUP_WINDOW_SECONDS", d.dedupWindowSeconds, { max: 30 * 86_400 }) * 1000,
     maxBacklog: readInteger(env, "MAX_BACKLOG", d.maxBacklog),

@@ -27,7 +27,7 @@ import type { CollectorConfig } from "./config.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
-import { addToTally, createChunkWriter, emptyTally, type Tally, WriteWindow } from "./ingest.js";
+import { addToTally, createChunkWriter, emptyTally, GroupWriter, type Tally } from "./ingest.js";
 import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
 import { serverCredentials } from "./tls.js";
 
@@ -143,7 +143,7 @@ export function createCollector({
     eventsOf: (message: M) => readonly IncomingEvent[],
   ): Promise<void> {
     const tally = emptyTally();
-    const window = new WriteWindow(config.writesInFlight, tally);
+    const group = new GroupWriter(writer, config.chunkSize, tally);
     let index = 0;
     try {
       const chunks = readChunks<M | MalformedMessage>(
@@ -167,14 +167,15 @@ export function createCollector({
             index++;
           }
         }
-        if (malformed.length > 0)
+        if (malformed.length > 0) {
           addToTally(tally, { stored: 0, duplicates: 0, rejections: malformed });
-        // Indexes of events after a malformed message shift by one; the event id still names them.
-        await window.add(writer.write(events, firstIndex));
+        }
+        // Indexes after a malformed message in the same read shift by one; ids still name them.
+        await group.add(events, firstIndex);
       }
-      await window.drain();
+      await group.drain();
     } catch (error) {
-      await window.drain().catch(() => undefined);
+      await group.drain().catch(() => undefined);
       const reported =
         error instanceof ShuttingDownError ? new ShuttingDownError(tally.stored) : error;
       callback(fail(log, reported));
