@@ -103,6 +103,9 @@ async function main(): Promise<void> {
     const e2e = await repeat("2 workers", () => endToEnd(redis, EVENTS, 2));
     console.log("collector memory and latency");
     const rss = await repeat("peak RSS, 4 producers", () => collectorPeakRss(redis, EVENTS, 4));
+    // Bounded means the same with four times the producers.
+    const rss16 = [await collectorPeakRss(redis, EVENTS, 16)];
+    console.log(`  peak RSS, 16 producers: ${rss16[0]!.toFixed(1)}`);
     const lat = await latency(redis, 10_000, quick ? 3 : 10);
 
     const ratio = (ours: number[], theirs: number[]) => median(ours) / median(theirs);

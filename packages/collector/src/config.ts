@@ -44,6 +44,8 @@ export interface CollectorConfig {
   readonly queueName: string;
   /** Most events written to Redis in one script call. */
   readonly chunkSize: number;
+  /** Events read from all clients and not yet stored, collector-wide; past it, reads wait. */
+  readonly maxBufferedEvents: number;
   readonly dedupWindowMs: number;
   /** Pending events past which ingestion answers RESOURCE_EXHAUSTED (0: no limit). */
   readonly maxBacklog: number;
@@ -66,6 +68,7 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   listen: "0.0.0.0:50051",
   queueName: DEFAULT_QUEUE_NAME,
   chunkSize: 1000,
+  maxBufferedEvents: 20_000,
   dedupWindowSeconds: 86_400,
   maxBacklog: 0,
   retryAfterMs: 1000,
@@ -97,6 +100,9 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 4000 }),
     dedupWindowMs:
       readInteger(env, "DEDUP_WINDOW_SECONDS", d.dedupWindowSeconds, { max: 30 * 86_400 }) * 1000,
+    maxBufferedEvents: readInteger(env, "COLLECTOR_MAX_BUFFERED_EVENTS", d.maxBufferedEvents, {
+      min: 1,
+    }),
     maxBacklog: readInteger(env, "MAX_BACKLOG", d.maxBacklog),
     retryAfterMs: readInteger(env, "RETRY_AFTER_MS", d.retryAfterMs, { min: 1, max: 600_000 }),
     maxMessageBytes: readInteger(env, "MAX_MESSAGE_BYTES", d.maxMessageBytes, {

@@ -11,6 +11,7 @@ import {
 import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
 import { RedisUnavailableError } from "./errors.js";
+import type { EventBudget } from "./event-budget.js";
 import type { IncomingEvent } from "./incoming.js";
 import { validateEvent } from "./validate.js";
 
@@ -177,18 +178,23 @@ export class GroupWriter {
   private changed: Promise<void> = Promise.resolve();
   private failure: unknown;
   private failed = false;
+  /** Budget taken for events queued or in flight, given back as Redis answers. */
+  private held = 0;
 
   constructor(
     private readonly writer: ChunkWriter,
     private readonly chunkSize: number,
     private readonly tally: Tally,
+    private readonly budget: EventBudget,
   ) {}
 
   /**
    * Queues events that sit at stream positions firstIndex, firstIndex + 1, ...; waits while a
-   * full chunk is already waiting (backpressure: the caller stops reading the stream).
+   * full chunk is already waiting or the collector-wide budget is spent (backpressure: the
+   * caller stops reading the stream).
    */
   async add(events: readonly IncomingEvent[], firstIndex: number): Promise<void> {
+    this.held += await this.budget.acquire(events.length);
     // A chunk's rejections are numbered from its first index, so it must be contiguous.
     while (
       this.pending.length > 0 &&
@@ -209,13 +215,21 @@ export class GroupWriter {
     this.throwIfFailed();
   }
 
-  /** Waits for every write; never leaves one unaccounted for. */
+  /** Waits for every write; never leaves one unaccounted for. Gives back the budget. */
   async drain(): Promise<void> {
-    while ((this.inFlight > 0 || this.pending.length > 0) && !this.failed) {
-      this.maybeStartWrite();
+    try {
+      while ((this.inFlight > 0 || this.pending.length > 0) && !this.failed) {
+        this.maybeStartWrite();
+        await this.tallied;
+      }
       await this.tallied;
+    } finally {
+      // Whatever is still held belongs to events that will never be written.
+      if (this.inFlight === 0) {
+        this.budget.release(this.held);
+        this.held = 0;
+      }
     }
-    await this.tallied;
     this.throwIfFailed();
   }
 
@@ -243,6 +257,9 @@ export class GroupWriter {
         error = caught ?? new Error("write failed");
       }
       await previous;
+      const taken = Math.min(this.held, batch.length);
+      this.held -= taken;
+      this.budget.release(taken);
       if (result !== undefined) addToTally(this.tally, result);
       else if (!this.failed) {
         this.failed = true;

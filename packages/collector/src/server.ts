@@ -25,6 +25,7 @@ import { authenticate } from "./auth.js";
 import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
+import { EventBudget } from "./event-budget.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
 import { addToTally, createChunkWriter, emptyTally, GroupWriter, type Tally } from "./ingest.js";
@@ -83,6 +84,7 @@ export function createCollector({
   const store = createQueueStore(redis, queueKeys(config.queueName));
   const writer = createChunkWriter(redis, store, config);
   const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
+  const budget = new EventBudget(config.maxBufferedEvents);
   const shutdown = new AbortController();
   const active = new Set<Promise<void>>();
   let streamCounter = 0;
@@ -143,7 +145,7 @@ export function createCollector({
     eventsOf: (message: M) => readonly IncomingEvent[],
   ): Promise<void> {
     const tally = emptyTally();
-    const group = new GroupWriter(writer, config.chunkSize, tally);
+    const group = new GroupWriter(writer, config.chunkSize, tally, budget);
     let index = 0;
     try {
       const chunks = readChunks<M | MalformedMessage>(
@@ -197,15 +199,19 @@ export function createCollector({
         config.streamIdleTimeoutMs,
         shutdown.signal,
       );
-      for await (const requests of chunks) {
-        // Every request of the chunk is written at once (pipelined, in order), then acked in order.
-        const writes = requests.map((request) => {
-          if (request instanceof MalformedMessage) {
-            throw Object.assign(new Error("malformed PublishRequest"), { malformed: request });
-          }
-          return writer.write(request.events, 0);
-        });
-        const results = await Promise.allSettled(writes);
+      for await (const chunk of chunks) {
+        // A malformed request has no sequence to answer: store and ack what came before it,
+        // then end the call.
+        const firstMalformed = chunk.findIndex((request) => request instanceof MalformedMessage);
+        const requests = (
+          firstMalformed < 0 ? chunk : chunk.slice(0, firstMalformed)
+        ) as IncomingPublish[];
+        const events = requests.reduce((sum, request) => sum + request.events.length, 0);
+        const taken = await budget.acquire(events);
+        // Every request is written at once (pipelined, in order), then acknowledged.
+        const results = await Promise.allSettled(
+          requests.map((request) => writer.write(request.events, 0)),
+        ).finally(() => budget.release(taken));
         // Ack every batch that was stored, even after one that failed (a worker may have
         // made room in between), so the producer resends only what really was not stored.
         let failure: { reason: unknown } | undefined;
@@ -215,9 +221,8 @@ export function createCollector({
             failure ??= { reason: result.reason };
             continue;
           }
-          const request = requests[i] as IncomingPublish;
           const ack: PublishAck = {
-            sequence: request.sequence,
+            sequence: requests[i]!.sequence,
             accepted: result.value.stored,
             rejected: result.value.rejections.length,
             duplicates: result.value.duplicates,
@@ -226,6 +231,11 @@ export function createCollector({
           if (!call.write(ack)) await once(call, "drain");
         }
         if (failure !== undefined) throw failure.reason;
+        if (firstMalformed >= 0) {
+          throw Object.assign(new Error("malformed PublishRequest"), {
+            malformed: chunk[firstMalformed],
+          });
+        }
       }
       call.end();
     } catch (error) {

@@ -213,8 +213,8 @@ describe("collector ingestion", () => {
     );
   });
 
-  it("keeps per-stream counts apart when many producers stream at once", async () => {
-    await withCollector({}, async ({ address }, queue) => {
+  it("keeps per-stream counts apart when many producers stream at once through a small buffer budget", async () => {
+    await withCollector({ COLLECTOR_MAX_BUFFERED_EVENTS: "120" }, async ({ address }, queue) => {
       const client = createEventClient({ address });
       const streams = await Promise.all(
         Array.from({ length: 8 }, () =>
