@@ -234,6 +234,13 @@ async function main(): Promise<void> {
         limit: { max: 120 },
       },
       {
+        section: "memory",
+        name: "collector peak RSS, 16 producers at once",
+        unit: "MiB",
+        samples: rss16,
+        limit: { max: 120 },
+      },
+      {
         section: "latency",
         name: "enqueue to handler start, p50 at 10,000/s",
         unit: "ms",
