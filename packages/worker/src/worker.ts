@@ -7,19 +7,13 @@
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
 import type { Event } from "@eventpipe/proto";
-import {
-  createQueueStore,
-  type DeadLetterMeta,
-  decodeEnvelope,
-  encodeDeadLetter,
-  encodeEnvelope,
-  type QueueStore,
-  queueKeys,
-} from "@eventpipe/queue";
+import { createQueueStore, decodeEnvelope, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { AckBatcher } from "./ack-batcher.js";
 import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
+import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
 import type { EventContext, EventHandler } from "./handler.js";
 
 export interface WorkerDependencies {
@@ -52,13 +46,6 @@ export interface Worker {
   close(graceMs?: number): Promise<void>;
 }
 
-const MAX_ERROR_LENGTH = 2000;
-
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
-}
-
 export function createWorker({ redis, config, logger, handler }: WorkerDependencies): Worker {
   const id = config.workerId;
   const log = logger.child({ worker: id });
@@ -84,49 +71,16 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
     if (held === 0) allReleased?.();
   };
 
-  // ---- acknowledgements: group commit. Completions collect while one flush is in flight.
-  let acks = new Map<string, number[]>();
-  let ackCount = 0;
-  let flushing: Promise<void> | undefined;
-  const flushBackoff = new Backoff(50, 2000);
-  const giveUpAcks = () => stopping && graceAbort.signal.aborted;
-
-  function queueAck(sequence: number, type: string): void {
-    const sequences = acks.get(type);
-    if (sequences === undefined) acks.set(type, [sequence]);
-    else sequences.push(sequence);
-    ackCount++;
-    if (flushing === undefined) queueMicrotask(() => void flushAcks());
-  }
-
-  function flushAcks(): Promise<void> {
-    flushing ??= (async () => {
-      while (ackCount > 0) {
-        const batch = acks;
-        const count = ackCount;
-        acks = new Map();
-        ackCount = 0;
-        try {
-          await store.ack(id, batch);
-          flushBackoff.reset();
-          counters.processed += count;
-          release(count);
-        } catch (error) {
-          // Keep them: an ack is retried until Redis takes it (or shutdown gives them back).
-          for (const [type, sequences] of batch) {
-            for (const sequence of sequences) queueAck(sequence, type);
-          }
-          log.warn({ err: errorText(error) }, "ack failed; retrying");
-          if (giveUpAcks()) break;
-          await flushBackoff.wait();
-        }
-      }
-    })().finally(() => {
-      flushing = undefined;
-      if (ackCount > 0 && !giveUpAcks()) void flushAcks();
-    });
-    return flushing;
-  }
+  const acks = new AckBatcher(
+    store,
+    id,
+    log,
+    (count) => {
+      counters.processed += count;
+      release(count);
+    },
+    () => stopping && graceAbort.signal.aborted,
+  );
 
   /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
   async function persist(step: () => Promise<boolean>, what: string): Promise<void> {
@@ -150,62 +104,33 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
     error: unknown,
   ): Promise<void> {
     counters.failed++;
-    const decoded = decodeEnvelope(raw);
-    const stored = decoded.stored;
-    const now = Date.now();
-    const attempts = stored.attempts + 1;
-    const message = errorText(error);
-    const updated = {
-      ...stored,
-      attempts,
-      firstError: stored.firstError || message,
-      firstFailedAtMs: stored.firstFailedAtMs || BigInt(now),
-      lastError: message,
-      lastFailedAtMs: BigInt(now),
-      retryToken: `${id}:${sequence}`,
-    };
-    const envelope = encodeEnvelope(updated, decoded.deliveries);
-    if (attempts >= config.maxAttempts) {
-      const meta: DeadLetterMeta = {
-        reason: "max_attempts",
-        message: `handler failed ${attempts} times (MAX_ATTEMPTS=${config.maxAttempts})`,
-        worker: id,
-        deadLetteredAtMs: now,
-        attempts,
-        deliveries: decoded.deliveries,
-        firstError: updated.firstError,
-        lastError: message,
-        firstFailedAtMs: Number(updated.firstFailedAtMs),
-        lastFailedAtMs: now,
-      };
-      await persist(
-        () => store.deadLetter(id, sequence, encodeDeadLetter(meta, envelope)),
-        "dead-letter",
-      );
+    const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });
+    if (plan.kind === "dead-letter") {
+      await persist(() => store.deadLetter(id, sequence, plan.entry), "dead-letter");
       counters.deadLettered++;
       log.warn(
-        { eventId: event.eventId, type: event.type, attempts, err: message },
+        {
+          eventId: event.eventId,
+          type: event.type,
+          attempts: plan.attempts,
+          err: errorText(error),
+        },
         "event dead-lettered",
       );
     } else {
-      const exponential = config.retryBaseDelayMs * 2 ** (attempts - 1);
-      const capped = Math.min(exponential, config.retryMaxDelayMs);
-      const delayMs = capped / 2 + Math.random() * (capped / 2); // jitter spreads a burst
-      await persist(() => store.retry(id, sequence, delayMs, envelope), "retry");
+      await persist(() => store.retry(id, sequence, plan.delayMs, plan.envelope), "retry");
       counters.retried++;
-      log.debug({ eventId: event.eventId, attempts, delayMs }, "event retry scheduled");
+      log.debug(
+        { eventId: event.eventId, attempts: plan.attempts, delayMs: plan.delayMs },
+        "retry scheduled",
+      );
     }
     release(1);
   }
 
   async function onUndecodable(sequence: number, raw: Buffer, error: unknown): Promise<void> {
-    const meta: DeadLetterMeta = {
-      reason: "undecodable",
-      message: errorText(error),
-      worker: id,
-      deadLetteredAtMs: Date.now(),
-    };
-    await persist(() => store.deadLetter(id, sequence, encodeDeadLetter(meta, raw)), "dead-letter");
+    const entry = undecodableEntry(raw, error, id, Date.now());
+    await persist(() => store.deadLetter(id, sequence, entry), "dead-letter");
     counters.deadLettered++;
     log.warn({ err: errorText(error), bytes: raw.length }, "undecodable queue entry dead-lettered");
     release(1);
@@ -237,7 +162,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       running = Promise.reject(error);
     }
     running.then(
-      () => queueAck(sequence, event.type),
+      () => acks.add(sequence, event.type),
       (error: unknown) => void onHandlerFailure(sequence, raw, event, error),
     );
   }
@@ -400,8 +325,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
           await Promise.race([drained, grace]);
         }
         graceAbort.abort();
-        await flushing?.catch(() => undefined);
-        if (ackCount > 0) await flushAcks().catch(() => undefined);
+        await acks.flush().catch(() => undefined);
         // Whatever is still held (handlers past the grace period, a claimed leftover) goes
         // back to the head of the queue; a clean stop is not a failed delivery.
         const returned = await store

@@ -1,0 +1,65 @@
+// Group commit for acknowledgements: completions collect while one ack call is in flight and
+// go out together, grouped by event type (the per-type counts), as soon as it returns.
+import type { QueueStore } from "@eventpipe/queue";
+import type { Logger } from "pino";
+import { Backoff } from "./backoff.js";
+import { errorText } from "./failure-plan.js";
+
+export class AckBatcher {
+  private acks = new Map<string, number[]>();
+  private count = 0;
+  private flushing: Promise<void> | undefined;
+  private readonly backoff = new Backoff(50, 2000);
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly workerId: string,
+    private readonly log: Logger,
+    /** Called with how many acks Redis took; they are no longer held. */
+    private readonly onAcked: (count: number) => void,
+    /** True once shutdown gave up waiting: unsent acks are left to recovery. */
+    private readonly givenUp: () => boolean,
+  ) {}
+
+  get pending(): number {
+    return this.count;
+  }
+
+  add(sequence: number, type: string): void {
+    const sequences = this.acks.get(type);
+    if (sequences === undefined) this.acks.set(type, [sequence]);
+    else sequences.push(sequence);
+    this.count++;
+    if (this.flushing === undefined) queueMicrotask(() => void this.flush());
+  }
+
+  /** Sends what is pending; an ack that fails is retried until Redis takes it. */
+  flush(): Promise<void> {
+    this.flushing ??= this.run().finally(() => {
+      this.flushing = undefined;
+      if (this.count > 0 && !this.givenUp()) void this.flush();
+    });
+    return this.flushing;
+  }
+
+  private async run(): Promise<void> {
+    while (this.count > 0) {
+      const batch = this.acks;
+      const count = this.count;
+      this.acks = new Map();
+      this.count = 0;
+      try {
+        await this.store.ack(this.workerId, batch);
+        this.backoff.reset();
+        this.onAcked(count);
+      } catch (error) {
+        for (const [type, sequences] of batch) {
+          for (const sequence of sequences) this.add(sequence, type);
+        }
+        this.log.warn({ err: errorText(error) }, "ack failed; retrying");
+        if (this.givenUp()) return;
+        await this.backoff.wait();
+      }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// What happens to an event whose handler threw: another attempt after an exponential,
+// jittered delay, or the dead-letter list once MAX_ATTEMPTS is reached. Pure: the worker
+// carries the plan out against Redis.
+import {
+  type DeadLetterMeta,
+  decodeEnvelope,
+  encodeDeadLetter,
+  encodeEnvelope,
+} from "@eventpipe/queue";
+
+const MAX_ERROR_LENGTH = 2000;
+
+export function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+}
+
+export type FailurePlan =
+  | {
+      readonly kind: "retry";
+      readonly attempts: number;
+      readonly delayMs: number;
+      readonly envelope: Buffer;
+    }
+  | { readonly kind: "dead-letter"; readonly attempts: number; readonly entry: Buffer };
+
+/** Half the capped exponential delay, plus up to as much again at random: a burst spreads out. */
+export function retryDelayMs(attempts: number, policy: RetryPolicy, random = Math.random): number {
+  const capped = Math.min(policy.retryBaseDelayMs * 2 ** (attempts - 1), policy.retryMaxDelayMs);
+  return capped / 2 + random() * (capped / 2);
+}
+
+export function planFailure(
+  raw: Buffer,
+  error: unknown,
+  policy: RetryPolicy,
+  where: { readonly workerId: string; readonly sequence: number; readonly nowMs: number },
+): FailurePlan {
+  const { stored, deliveries } = decodeEnvelope(raw);
+  const attempts = stored.attempts + 1;
+  const message = errorText(error);
+  const now = BigInt(where.nowMs);
+  const updated = {
+    ...stored,
+    attempts,
+    firstError: stored.firstError || message,
+    firstFailedAtMs: stored.firstFailedAtMs || now,
+    lastError: message,
+    lastFailedAtMs: now,
+    // Unique per delivery, so the delayed set never merges two retries of equal content.
+    retryToken: `${where.workerId}:${where.sequence}`,
+  };
+  const envelope = encodeEnvelope(updated, deliveries);
+  if (attempts < policy.maxAttempts) {
+    return { kind: "retry", attempts, delayMs: retryDelayMs(attempts, policy), envelope };
+  }
+  const meta: DeadLetterMeta = {
+    reason: "max_attempts",
+    message: `handler failed ${attempts} times (MAX_ATTEMPTS=${policy.maxAttempts})`,
+    worker: where.workerId,
+    deadLetteredAtMs: where.nowMs,
+    attempts,
+    deliveries,
+    firstError: updated.firstError,
+    lastError: message,
+    firstFailedAtMs: Number(updated.firstFailedAtMs),
+    lastFailedAtMs: where.nowMs,
+  };
+  return { kind: "dead-letter", attempts, entry: encodeDeadLetter(meta, envelope) };
+}
+
+/** The dead-letter entry for a queue entry that is not an envelope at all. */
+export function undecodableEntry(
+  raw: Buffer,
+  error: unknown,
+  workerId: string,
+  nowMs: number,
+): Buffer {
+  return encodeDeadLetter(
+    { reason: "undecodable", message: errorText(error), worker: workerId, deadLetteredAtMs: nowMs },
+    raw,
+  );
+}
