@@ -2,27 +2,17 @@
 import {
   DEFAULT_QUEUE_NAME,
   type Env,
+  type LogLevel,
   type RedisConnection,
-  readEnum,
   readHostPort,
   readInteger,
   readList,
+  readLogLevel,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
 import { readTokens, type TokenEntry } from "./auth.js";
 import { readTlsFiles, type TlsFiles } from "./tls.js";
-
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-const LOG_LEVELS: readonly LogLevel[] = [
-  "fatal",
-  "error",
-  "warn",
-  "info",
-  "debug",
-  "trace",
-  "silent",
-];
 
 export interface EventLimits {
   readonly maxIdBytes: number;
@@ -129,6 +119,6 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     }),
     tokens: readTokens(env),
     tls: readTlsFiles(env),
-    logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
+    logLevel: readLogLevel(env, d.logLevel),
   });
 }

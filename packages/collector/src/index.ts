@@ -1,6 +1,6 @@
 export type { AuthOutcome, TokenEntry } from "./auth.js";
 export { authenticate, readTokens } from "./auth.js";
-export type { CollectorConfig, EventLimits, LogLevel } from "./config.js";
+export type { CollectorConfig, EventLimits } from "./config.js";
 export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
 export {
   RETRY_AFTER_METADATA_KEY,

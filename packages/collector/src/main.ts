@@ -1,6 +1,6 @@
 // The collector process: reads the environment, connects, listens, and shuts down cleanly on
 // SIGTERM/SIGINT (stop accepting, finish in-flight streams within SHUTDOWN_GRACE_MS, close Redis).
-import { connectRedis, describeRedis } from "@eventpipe/queue";
+import { connectRedis, describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readCollectorConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { createCollector } from "./server.js";
@@ -20,20 +20,17 @@ async function main(): Promise<void> {
   await collector.listen();
   logger.info({ redis: describeRedis(config.redis), queue: config.queueName }, "collector started");
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, activeStreams: collector.activeStreams }, "shutting down");
-    try {
-      await collector.close();
-    } finally {
-      await redis.quit().catch(() => redis.disconnect());
-      process.exit(0);
-    }
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  stopOnSignals(
+    async (signal) => {
+      logger.info({ signal, activeStreams: collector.activeStreams }, "shutting down");
+      try {
+        await collector.close();
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+      }
+    },
+    (error) => logger.error({ err: error }, "shutdown failed"),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -83,3 +83,19 @@ export function readHostPort(env: Env, name: string, fallback: string): string {
   }
   return value;
 }
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+const LOG_LEVELS: readonly LogLevel[] = [
+  "fatal",
+  "error",
+  "warn",
+  "info",
+  "debug",
+  "trace",
+  "silent",
+];
+
+/** LOG_LEVEL, a pino level. */
+export function readLogLevel(env: Env, fallback: LogLevel = "info"): LogLevel {
+  return readEnum(env, "LOG_LEVEL", fallback, LOG_LEVELS);
+}

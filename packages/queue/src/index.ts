@@ -13,7 +13,7 @@ export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter
 export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
 export type { DeadLetterFilter } from "./dead-letter-admin.js";
 export { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "./dead-letter-admin.js";
-export type { Env } from "./env.js";
+export type { Env, LogLevel } from "./env.js";
 export {
   ConfigError,
   readBoolean,
@@ -21,12 +21,14 @@ export {
   readHostPort,
   readInteger,
   readList,
+  readLogLevel,
   readOptionalString,
   readString,
 } from "./env.js";
 export { BacklogFullError, EnvelopeDecodeError } from "./errors.js";
 export type { QueueKeys } from "./keys.js";
 export { queueKeys } from "./keys.js";
+export { stopOnSignals } from "./lifecycle.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";
 export {
   connectRedis,

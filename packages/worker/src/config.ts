@@ -3,26 +3,17 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  ConfigError,
   DEFAULT_QUEUE_NAME,
   type Env,
+  type LogLevel,
   type RedisConnection,
-  readEnum,
   readInteger,
+  readLogLevel,
   readOptionalString,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
-
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-const LOG_LEVELS: readonly LogLevel[] = [
-  "fatal",
-  "error",
-  "warn",
-  "info",
-  "debug",
-  "trace",
-  "silent",
-];
 
 export interface WorkerConfig {
   readonly redis: RedisConnection;
@@ -74,7 +65,7 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
   const d = WORKER_DEFAULTS;
   const workerId = readString(env, "WORKER_ID", defaultWorkerId());
   if (/[{}\s]/.test(workerId)) {
-    throw new TypeError(`WORKER_ID=${JSON.stringify(workerId)} is invalid: no braces or spaces`);
+    throw new ConfigError("WORKER_ID", workerId, "an id without braces or spaces");
   }
   return Object.freeze({
     redis: readRedisConnection(env),
@@ -94,6 +85,6 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
       max: 60_000,
     }),
     handlerModule: readOptionalString(env, "WORKER_HANDLER"),
-    logLevel: readEnum(env, "LOG_LEVEL", d.logLevel, LOG_LEVELS),
+    logLevel: readLogLevel(env, d.logLevel),
   });
 }

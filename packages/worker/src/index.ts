@@ -1,4 +1,4 @@
-export type { LogLevel, WorkerConfig } from "./config.js";
+export type { WorkerConfig } from "./config.js";
 export { defaultWorkerId, readWorkerConfig, WORKER_DEFAULTS } from "./config.js";
 export type { EventContext, EventHandler } from "./handler.js";
 export { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";

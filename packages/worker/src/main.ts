@@ -1,6 +1,6 @@
 // The worker process: reads the environment, connects, consumes with the default handler, and
 // on SIGTERM/SIGINT stops taking events and finishes in-flight ones within SHUTDOWN_GRACE_MS.
-import { connectRedis, describeRedis } from "@eventpipe/queue";
+import { connectRedis, describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
 import { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 import { createLogger } from "./logger.js";
@@ -29,20 +29,17 @@ async function main(): Promise<void> {
   await worker.start();
   logger.info({ redis: describeRedis(config.redis), workMs: config.workMs }, "worker running");
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, inFlight: worker.inFlight }, "shutting down");
-    try {
-      await worker.close();
-    } finally {
-      await redis.quit().catch(() => redis.disconnect());
-      process.exit(0);
-    }
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  stopOnSignals(
+    async (signal) => {
+      logger.info({ signal, inFlight: worker.inFlight }, "shutting down");
+      try {
+        await worker.close();
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+      }
+    },
+    (error) => logger.error({ err: error }, "shutdown failed"),
+  );
 }
 
 main().catch((error: unknown) => {
