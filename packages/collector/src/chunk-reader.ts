@@ -2,7 +2,7 @@
 // waiting for more. The caller awaits its Redis write before asking for the next chunk, so
 // grpc-js stops pulling from HTTP/2 and flow control pushes back on the client.
 import type { Readable } from "node:stream";
-import { ShuttingDownError, StreamIdleError } from "./errors.js";
+import { ShuttingDownError, StreamCancelledError, StreamIdleError } from "./errors.js";
 
 export async function* readChunks<T>(
   stream: Readable,
@@ -25,7 +25,7 @@ export async function* readChunks<T>(
   };
   // A cancelled call closes the stream without 'end'.
   const onClose = () => {
-    if (!ended) failure ??= new Error("stream closed before it ended");
+    if (!ended) failure ??= new StreamCancelledError();
     notify();
   };
   const onShutdown = () => {
