@@ -10,9 +10,10 @@ import { parseArgs } from "node:util";
 import { runBullmq } from "./bullmq-baseline.js";
 import { startBenchRedis } from "./redis-server.js";
 import {
-  collectorPeakRss,
+  collectorMemory,
   drain,
   endToEnd,
+  type IngestFigures,
   ingest,
   ioBound,
   latency,
@@ -85,14 +86,34 @@ async function main(): Promise<void> {
     await redis.client.flushall();
 
     console.log("ingest");
-    const single = await repeat("single-event RPC, 1 producer", () =>
-      ingest(redis, EVENTS, "single", 1),
+    const cpu: IngestFigures["cpuMicros"][] = [];
+    const rate = (figures: IngestFigures) => {
+      cpu.push(figures.cpuMicros);
+      return figures.perSecond;
+    };
+    const single = await repeat("single-event RPC, 1 producer", async () =>
+      rate(await ingest(redis, EVENTS, "single", 1)),
     );
-    const batch = await repeat("batch RPC, 1 producer", () => ingest(redis, EVENTS, "batch", 1));
-    const single4 = await repeat("single-event RPC, 4 producers", () =>
-      ingest(redis, EVENTS, "single", 4),
+    cpu.length = 0;
+    const batch = await repeat("batch RPC, 1 producer", async () =>
+      rate(await ingest(redis, EVENTS, "batch", 1)),
     );
-    const batch4 = await repeat("batch RPC, 4 producers", () => ingest(redis, EVENTS, "batch", 4));
+    const batchCpu = {
+      collector: median(cpu.map((c) => c.collector)),
+      redis: median(cpu.map((c) => c.redis)),
+      producers: median(cpu.map((c) => c.producers)),
+    };
+    cpu.length = 0;
+    const batchNoDedup = await repeat("batch RPC, 1 producer, no dedup", async () =>
+      rate(await ingest(redis, EVENTS, "batch", 1, { DEDUP_WINDOW_SECONDS: "0" })),
+    );
+    const redisNoDedup = median(cpu.map((c) => c.redis));
+    const single4 = await repeat("single-event RPC, 4 producers", async () =>
+      rate(await ingest(redis, EVENTS, "single", 4)),
+    );
+    const batch4 = await repeat("batch RPC, 4 producers", async () =>
+      rate(await ingest(redis, EVENTS, "batch", 4)),
+    );
 
     console.log("drain");
     const drain1 = await repeat("1 worker", () => drain(redis, EVENTS, 1));
@@ -102,10 +123,20 @@ async function main(): Promise<void> {
     console.log("end to end");
     const e2e = await repeat("2 workers", () => endToEnd(redis, EVENTS, 2));
     console.log("collector memory and latency");
-    const rss = await repeat("peak RSS, 4 producers", () => collectorPeakRss(redis, EVENTS, 4));
-    // Bounded means the same with four times the producers.
-    const rss16 = [await collectorPeakRss(redis, EVENTS, 16)];
-    console.log(`  peak RSS, 16 producers: ${rss16[0]!.toFixed(1)}`);
+    const idle: number[] = [];
+    const rss = await repeat("peak RSS, 4 producers", async () => {
+      const memory = await collectorMemory(redis, EVENTS, 4);
+      idle.push(memory.idle);
+      return memory.peak;
+    });
+    const rss16 = await repeat(
+      "peak RSS, 16 producers",
+      async () => (await collectorMemory(redis, EVENTS, 16)).peak,
+    );
+    const rssSmallYoung = await repeat(
+      "peak RSS, 4 producers, --max-semi-space-size=4",
+      async () => (await collectorMemory(redis, EVENTS, 4, "--max-semi-space-size=4")).peak,
+    );
     const lat = await latency(redis, 10_000, quick ? 3 : 10);
 
     const ratio = (ours: number[], theirs: number[]) => median(ours) / median(theirs);
@@ -181,7 +212,18 @@ async function main(): Promise<void> {
         unit: "events/s",
         samples: batch,
         ratio: { value: ratio(batch, bull.add), of: "BullMQ addBulk", target: 10 },
-        extra: `${(ratio(batch, sinkBatch) * 100).toFixed(0)}% of grpc sink (batch)`,
+        extra:
+          `${(ratio(batch, sinkBatch) * 100).toFixed(0)}% of grpc sink (batch); CPU per event: ` +
+          `collector ${batchCpu.collector.toFixed(1)} µs, Redis ${batchCpu.redis.toFixed(1)} µs, ` +
+          `producer ${batchCpu.producers.toFixed(1)} µs`,
+      },
+      {
+        section: "ingest",
+        name: "batch RPC, 1 producer, deduplication off",
+        unit: "events/s",
+        samples: batchNoDedup,
+        ratio: { value: ratio(batchNoDedup, bull.add), of: "BullMQ addBulk" },
+        extra: `Redis CPU per event ${redisNoDedup.toFixed(1)} µs`,
       },
       {
         section: "ingest",
@@ -226,6 +268,7 @@ async function main(): Promise<void> {
         samples: e2e,
         ratio: { value: ratio(e2e, bull.e2e), of: "BullMQ end to end", target: 5 },
       },
+      { section: "memory", name: "collector RSS, idle", unit: "MiB", samples: idle },
       {
         section: "memory",
         name: "collector peak RSS, 4 producers at once",
@@ -238,6 +281,13 @@ async function main(): Promise<void> {
         name: "collector peak RSS, 16 producers at once",
         unit: "MiB",
         samples: rss16,
+        limit: { max: 120 },
+      },
+      {
+        section: "memory",
+        name: "collector peak RSS, 4 producers, NODE_OPTIONS=--max-semi-space-size=4",
+        unit: "MiB",
+        samples: rssSmallYoung,
         limit: { max: 120 },
       },
       {

@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { queueKeys } from "@eventpipe/queue";
 import {
   type Child,
+  cpuSeconds,
   freePort,
   peakRssMiB,
   ROOT,
+  rssMiB,
   start,
   until,
   waitForOutput,
@@ -69,14 +71,17 @@ async function runProducers(
   const codes = await Promise.all(children.map((c) => c.exited));
   const seconds = (performance.now() - started) / 1000;
   let stored = 0;
+  let cpu = 0;
   for (const [i, child] of children.entries()) {
     const summary = JSON.parse(child.output().trim().split("\n").pop() ?? "{}") as {
       stored?: number;
+      cpuSeconds?: number;
     };
     stored += summary.stored ?? 0;
+    cpu += summary.cpuSeconds ?? 0;
     if (codes[i] !== 0) throw new Error(`producer failed:\n${child.output().slice(-2000)}`);
   }
-  return { seconds, stored };
+  return { seconds, stored, cpuSeconds: cpu };
 }
 
 function startWorkers(
@@ -120,21 +125,51 @@ export async function sinkCeiling(
   return events / seconds;
 }
 
+export interface IngestFigures {
+  readonly perSecond: number;
+  /** CPU microseconds per event spent by each process. */
+  readonly cpuMicros: {
+    readonly collector: number;
+    readonly redis: number;
+    readonly producers: number;
+  };
+}
+
+async function redisCpuSeconds(redis: BenchRedis): Promise<number> {
+  const info = await redis.client.info("cpu");
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
+}
+
 /** Producer -> collector -> Redis, every event acknowledged. */
 export async function ingest(
   redis: BenchRedis,
   events: number,
   rpc: Rpc,
   producers: number,
-): Promise<number> {
+  collectorEnv: Record<string, string> = {},
+): Promise<IngestFigures> {
   const queue = newQueue("ingest");
-  const { child, address } = await startCollector(redis, queue);
-  const { seconds, stored } = await runProducers(address, events, producers, rpc);
+  const { child, address } = await startCollector(redis, queue, collectorEnv);
+  const collectorBefore = cpuSeconds(child.process.pid!);
+  const redisBefore = await redisCpuSeconds(redis);
+  const run = await runProducers(address, events, producers, rpc);
+  const collectorCpu = cpuSeconds(child.process.pid!) - collectorBefore;
+  const redisCpu = (await redisCpuSeconds(redis)) - redisBefore;
   const length = await redis.client.llen(queue);
   await cleanUp(redis, [child]);
-  if (stored !== events || length !== events)
-    throw new Error(`stored ${stored}, queued ${length} of ${events}`);
-  return events / seconds;
+  if (run.stored !== events || length !== events) {
+    throw new Error(`stored ${run.stored}, queued ${length} of ${events}`);
+  }
+  const micros = (seconds: number) => (seconds * 1e6) / events;
+  return {
+    perSecond: events / run.seconds,
+    cpuMicros: {
+      collector: micros(collectorCpu),
+      redis: micros(redisCpu),
+      producers: micros(run.cpuSeconds),
+    },
+  };
 }
 
 /** Queues `events` through the real collector (not timed). */
@@ -198,18 +233,24 @@ export async function endToEnd(
   return events / seconds;
 }
 
-/** Peak RSS of a collector while four producers stream at once. */
-export async function collectorPeakRss(
+/** A collector's RSS when idle and its peak while `producers` stream at once, in MiB. */
+export async function collectorMemory(
   redis: BenchRedis,
   events: number,
-  producers = 4,
-): Promise<number> {
+  producers: number,
+  nodeOptions?: string,
+): Promise<{ idle: number; peak: number }> {
   const queue = newQueue("rss");
-  const { child, address } = await startCollector(redis, queue);
+  const { child, address } = await startCollector(
+    redis,
+    queue,
+    nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions },
+  );
+  const idle = rssMiB(child.process.pid!);
   await runProducers(address, events, producers, "batch");
-  const rss = peakRssMiB(child.process.pid!);
+  const peak = peakRssMiB(child.process.pid!);
   await cleanUp(redis, [child]);
-  return rss;
+  return { idle, peak };
 }
 
 /** Enqueue-to-handler-start latency at an offered rate, one worker. */

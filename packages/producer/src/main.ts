@@ -161,6 +161,8 @@ const summary = {
   rejected: result.rejected,
   seconds: Number(seconds.toFixed(3)),
   eventsPerSecond: Math.round(result.stored / seconds),
+  // This process's own CPU time, so a benchmark can say where the CPU goes.
+  cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3)),
   ...(failure === undefined ? {} : { error: failure }),
 };
 if (values.json) {
