@@ -303,6 +303,12 @@ async function main(): Promise<void> {
         samples: [lat.p99],
         limit: { max: 5 },
       },
+      {
+        section: "latency",
+        name: "the worker's own event-loop delay, p99, same run",
+        unit: "ms",
+        samples: [lat.loopDelayP99Ms],
+      },
     );
   } finally {
     await redis.close();
