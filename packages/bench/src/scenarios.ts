@@ -281,6 +281,7 @@ export async function latency(redis: BenchRedis, perSecond: number, seconds: num
     p50: number;
     p99: number;
     max: number;
+    loopDelayP99Ms: number;
   };
   rmSync(dir, { recursive: true, force: true });
   return result;
