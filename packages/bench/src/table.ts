@@ -27,7 +27,7 @@ function format(value: number, unit: string): string {
 function verdict(row: Row): string {
   const m = median(row.samples);
   if (row.limit !== undefined)
-    return m <= row.limit.max
+    return m < row.limit.max
       ? `met (< ${row.limit.max} ${row.unit})`
       : `MISSED (< ${row.limit.max} ${row.unit})`;
   if (row.ratio?.target !== undefined) {
