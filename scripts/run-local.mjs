@@ -6,10 +6,14 @@
 // it). Waits until every event is processed, prints a summary and shuts everything down.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { queueKeys, readQueueStats } from "../packages/queue/dist/index.js";
+import {
+  freePort,
+  redisServerInstalled,
+  startRedisServer,
+} from "../packages/testkit/dist/index.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const COUNT = Number(process.env.COUNT ?? "10000");
@@ -17,17 +21,7 @@ const WORKERS = Number(process.env.WORKERS ?? "2");
 const QUEUE = process.env.QUEUE_NAME ?? "event_queue";
 const DEADLINE_MS = Number(process.env.RUN_TIMEOUT_MS ?? "300000");
 const children = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+let privateRedis;
 
 function start(name, command, args, env, { inherit = false } = {}) {
   const child = spawn(command, args, {
@@ -64,7 +58,7 @@ async function until(what, condition, timeoutMs = 20_000) {
 
 async function stopAll() {
   // Producers first, then workers and collector (SIGTERM: they drain), Redis last.
-  const order = ["producer", "worker", "collector", "redis"];
+  const order = ["producer", "worker", "collector"];
   for (const kind of order) {
     const group = children.filter((c) => c.name.startsWith(kind) && c.child.exitCode === null);
     for (const c of group) c.child.kill("SIGTERM");
@@ -74,13 +68,14 @@ async function stopAll() {
     ]);
     for (const c of group) if (c.child.exitCode === null) c.child.kill("SIGKILL");
   }
+  await privateRedis?.stop();
 }
 
 async function main() {
   const started = performance.now();
   let redisUrl = process.env.REDIS_URL;
   if (redisUrl === undefined) {
-    if (spawnSync("redis-server", ["--version"]).error) {
+    if (!redisServerInstalled()) {
       console.error(
         "redis-server is not on PATH. Install it (Debian/Ubuntu: sudo apt-get install redis-server;\n" +
           "macOS: brew install redis) or point REDIS_URL at a Redis you have, e.g.\n" +
@@ -88,27 +83,13 @@ async function main() {
       );
       process.exit(1);
     }
-    const port = await freePort();
     const dir = `${ROOT}.eventpipe/redis`;
     mkdirSync(dir, { recursive: true });
-    start("redis", "redis-server", [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "everysec",
-      "--save",
-      "",
-      "--maxmemory-policy",
-      "noeviction",
-    ]);
-    redisUrl = `redis://127.0.0.1:${port}`;
-    console.log(`redis      private redis-server on 127.0.0.1:${port}, data in .eventpipe/redis`);
+    privateRedis = await startRedisServer({ dir });
+    redisUrl = privateRedis.url;
+    console.log(
+      `redis      private redis-server on 127.0.0.1:${privateRedis.port}, data in .eventpipe/redis`,
+    );
   } else {
     console.log(`redis      ${redisUrl.replace(/\/\/[^@/]*@/, "//***@")}`);
   }

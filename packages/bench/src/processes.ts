@@ -1,8 +1,9 @@
 // Child processes for the benchmark: the project's real services, started from their dist/.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+
+export { freePort } from "@eventpipe/testkit";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -39,17 +40,6 @@ export function start(script: string, args: string[], env: Record<string, string
       clearTimeout(timer);
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** Polls `condition` every `intervalMs` until it holds; throws after `timeoutMs`. */
