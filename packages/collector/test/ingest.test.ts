@@ -11,6 +11,7 @@ import {
 } from "../../../test-support/collector.js";
 import {
   createEventClient,
+  createProducer,
   newEvent,
   sampleEvents,
   streamEvents,
@@ -227,6 +228,23 @@ describe("collector ingestion", () => {
       expect(await redis.llen(queue)).toBe(4000);
       expect(new Set(await queuedIds(queue)).size).toBe(4000);
     });
+  });
+
+  it("lets an acknowledged producer go quiet past the idle timeout and carry on without reconnect storms", async () => {
+    await withCollector(
+      { STREAM_IDLE_TIMEOUT_MS: "200" },
+      async ({ address, collector }, queue) => {
+        const producer = createProducer({ address });
+        for (const event of sampleEvents(10)) await producer.send(event);
+        await producer.flush();
+        // The collector ends the silent stream; nothing was waiting for an ack.
+        await expect.poll(() => collector.activeStreams, { timeout: 5000 }).toBe(0);
+        for (const event of sampleEvents(10)) await producer.send(event);
+        const totals = await producer.close();
+        expect(totals).toMatchObject({ sent: 20, stored: 20, reconnects: 0 });
+        expect(await redis.llen(queue)).toBe(20);
+      },
+    );
   });
 
   it("uses the queue's hash tag for every companion key", () => {

@@ -164,7 +164,9 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   function onCallEnded(ended: typeof call, error: ServiceError | undefined): void {
     if (call !== ended) return;
     call = undefined;
-    if (closed && unacked.size === 0) return;
+    // Nothing waits for an ack (an idle stream the collector ended, say): the next batch
+    // opens a new call when it comes.
+    if (unacked.size === 0 && (error === undefined || !FATAL.has(error.code))) return;
     if (error !== undefined && FATAL.has(error.code)) {
       failure = new ProducerFailedError(`the collector refused the stream: ${error.details}`, {
         cause: error,
