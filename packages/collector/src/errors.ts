@@ -19,6 +19,17 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+export class RedisOutOfMemoryError extends Error {
+  override readonly name = "RedisOutOfMemoryError";
+  readonly code = "EP_REDIS_FULL";
+  constructor(cause: unknown) {
+    super(
+      "Redis is at maxmemory and refused the write (nothing of it was stored): retry later, add workers, or give Redis more memory",
+      { cause },
+    );
+  }
+}
+
 export class StreamIdleError extends Error {
   override readonly name = "StreamIdleError";
   readonly code = "EP_STREAM_IDLE";
@@ -55,7 +66,7 @@ export interface GrpcFailure {
 
 export function toGrpcStatus(error: unknown, retryAfterMs: number): GrpcFailure {
   const metadata = new Metadata();
-  if (error instanceof BacklogFullError) {
+  if (error instanceof BacklogFullError || error instanceof RedisOutOfMemoryError) {
     metadata.set(RETRY_AFTER_METADATA_KEY, String(retryAfterMs));
     return {
       error: { code: status.RESOURCE_EXHAUSTED, details: error.message, metadata },

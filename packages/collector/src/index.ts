@@ -4,6 +4,7 @@ export type { CollectorConfig, EventLimits } from "./config.js";
 export { COLLECTOR_DEFAULTS, readCollectorConfig } from "./config.js";
 export {
   RETRY_AFTER_METADATA_KEY,
+  RedisOutOfMemoryError,
   RedisUnavailableError,
   ShuttingDownError,
   StreamIdleError,

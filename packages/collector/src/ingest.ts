@@ -10,7 +10,7 @@ import {
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
-import { RedisUnavailableError } from "./errors.js";
+import { RedisOutOfMemoryError, RedisUnavailableError } from "./errors.js";
 import type { EventBudget } from "./event-budget.js";
 import type { IncomingEvent } from "./incoming.js";
 import { validateEvent } from "./validate.js";
@@ -62,7 +62,7 @@ function isRedisOutOfMemory(error: unknown): boolean {
 export interface ChunkWriter {
   /**
    * Validates and stores one chunk. `firstIndex` is the position of events[0] in the stream,
-   * used in rejections. Throws BacklogFullError or RedisUnavailableError (nothing of the
+   * used in rejections. Throws BacklogFullError, RedisOutOfMemoryError or RedisUnavailableError (nothing of the
    * chunk stored) or an unexpected error.
    */
   write(events: readonly IncomingEvent[], firstIndex: number): Promise<ChunkResult>;
@@ -102,7 +102,7 @@ export function createChunkWriter(
       return await store.enqueue(entries, limits);
     } catch (error) {
       if (error instanceof BacklogFullError) throw error;
-      if (isRedisOutOfMemory(error)) throw new BacklogFullError(-1, config.maxBacklog);
+      if (isRedisOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
       if (isRedisUnavailable(error)) throw new RedisUnavailableError(0, error);
       throw error;
     }
@@ -111,11 +111,12 @@ export function createChunkWriter(
   return {
     async write(events, firstIndex) {
       const nowMs = Date.now();
+      const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);
       const rejections: Rejection[] = [];
       const entries: EnqueueEntry[] = [];
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
-        const problem = validateEvent(event, config.limits, allowed, nowMs);
+        const problem = validateEvent(event, config.limits, allowed, latestTimestamp);
         if (problem === undefined) {
           entries.push({
             eventId: event.eventId,

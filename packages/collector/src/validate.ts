@@ -19,7 +19,8 @@ export function validateEvent(
   event: EventView,
   limits: EventLimits,
   allowed: ReadonlySet<string> | undefined,
-  nowMs: number,
+  /** now + limits.maxFutureSkewMs, computed once per chunk by the caller. */
+  latestTimestamp: bigint,
 ): EventProblem | undefined {
   if (event.idBytes === 0) {
     return { reason: RejectionReason.REJECTION_REASON_MISSING_ID, message: "event_id is empty" };
@@ -45,8 +46,7 @@ export function validateEvent(
       message: `type "${event.type.slice(0, 64)}" is not in ALLOWED_EVENT_TYPES`,
     };
   }
-  const latest = BigInt(nowMs + limits.maxFutureSkewMs);
-  if (event.timestamp < EARLIEST_TIMESTAMP_MS || event.timestamp > latest) {
+  if (event.timestamp < EARLIEST_TIMESTAMP_MS || event.timestamp > latestTimestamp) {
     return {
       reason: RejectionReason.REJECTION_REASON_TIMESTAMP_OUT_OF_RANGE,
       message: `timestamp ${event.timestamp} is not milliseconds since the epoch between 2000-01-01 and ${limits.maxFutureSkewMs} ms from now`,

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   startTestCollector,
   type TestCollector,
   uniqueQueueName,
 } from "../../../test-support/collector.js";
+import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import {
   createEventClient,
   createProducer,
@@ -19,15 +19,7 @@ import {
 import { type Event, EventServiceService, RejectionReason } from "../../proto/src/index.js";
 import { decodeEnvelope, queueKeys } from "../../queue/src/index.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const { redisUrl, redis } = useSharedRedis();
 
 /** The queue's events in the order workers will take them (oldest first). */
 async function queuedIds(queue: string): Promise<string[]> {

@@ -43,14 +43,6 @@ export function readInteger(
   return parsed;
 }
 
-export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new ConfigError(name, value, "true or false");
-}
-
 export function readEnum<T extends string>(
   env: Env,
   name: string,

@@ -24,7 +24,6 @@ export class BacklogFullError extends Error {
 
 /** Status codes returned by the Lua scripts. */
 export const ScriptStatus = {
-  ok: 0,
   backlogFull: -1,
   leaseStillValid: -2,
 } as const;

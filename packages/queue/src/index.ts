@@ -16,7 +16,6 @@ export { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "./dead-let
 export type { Env, LogLevel } from "./env.js";
 export {
   ConfigError,
-  readBoolean,
   readEnum,
   readHostPort,
   readInteger,

@@ -1,6 +1,6 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { uniqueQueueName } from "../../../test-support/collector.js";
+import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { newEvent } from "../../producer/src/index.js";
 import {
   decodeEnvelope,
@@ -12,14 +12,7 @@ import {
   replayDeadLetters,
 } from "../src/index.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const { redis } = useSharedRedis();
 
 describe("dead-letter tools", () => {
   it("list, replay by type and purge by reason, leaving the others", async () => {

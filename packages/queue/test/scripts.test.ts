@@ -1,6 +1,6 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { uniqueQueueName } from "../../../test-support/collector.js";
+import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { newEvent } from "../../producer/src/index.js";
 import {
   BacklogFullError,
@@ -12,14 +12,7 @@ import {
   queueKeys,
 } from "../src/index.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const { redis } = useSharedRedis();
 
 function setup(count: number) {
   const store = createQueueStore(redis, queueKeys(uniqueQueueName("scripts")));

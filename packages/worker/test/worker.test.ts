@@ -1,21 +1,13 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startTestCollector, uniqueQueueName } from "../../../test-support/collector.js";
+import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { startTestWorker } from "../../../test-support/worker.js";
 import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
 import type { Event } from "../../proto/src/index.js";
 import { decodeDeadLetter, queueKeys, readQueueStats } from "../../queue/src/index.js";
 import type { EventContext } from "../src/index.js";
 
-const redisUrl = inject("redisUrl");
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = new Redis(redisUrl);
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const { redisUrl, redis } = useSharedRedis();
 
 async function produce(queue: string, events: Event[]): Promise<void> {
   const collector = await startTestCollector(redisUrl, queue);
