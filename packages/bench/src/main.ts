@@ -87,8 +87,10 @@ async function main(): Promise<void> {
 
     console.log("ingest");
     const cpu: IngestFigures["cpuMicros"][] = [];
+    const dedupBytes: number[] = [];
     const rate = (figures: IngestFigures) => {
       cpu.push(figures.cpuMicros);
+      dedupBytes.push(figures.dedupBytesPerEvent);
       return figures.perSecond;
     };
     const single = await repeat("single-event RPC, 1 producer", async () =>
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     const batch = await repeat("batch RPC, 1 producer", async () =>
       rate(await ingest(redis, EVENTS, "batch", 1)),
     );
+    const batchDedupBytes = median(dedupBytes.slice(-RUNS));
     const batchCpu = {
       collector: median(cpu.map((c) => c.collector)),
       redis: median(cpu.map((c) => c.redis)),
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
         extra:
           `${(ratio(batch, sinkBatch) * 100).toFixed(0)}% of grpc sink (batch); CPU per event: ` +
           `collector ${batchCpu.collector.toFixed(1)} µs, Redis ${batchCpu.redis.toFixed(1)} µs, ` +
-          `producer ${batchCpu.producers.toFixed(1)} µs`,
+          `producer ${batchCpu.producers.toFixed(1)} µs; dedup memory ${batchDedupBytes.toFixed(0)} B/event`,
       },
       {
         section: "ingest",

@@ -127,6 +127,8 @@ export async function sinkCeiling(
 
 export interface IngestFigures {
   readonly perSecond: number;
+  /** Redis memory the dedup window's id markers take, per event (0 with dedup off). */
+  readonly dedupBytesPerEvent: number;
   /** CPU microseconds per event spent by each process. */
   readonly cpuMicros: {
     readonly collector: number;
@@ -157,6 +159,11 @@ export async function ingest(
   const collectorCpu = cpuSeconds(child.process.pid!) - collectorBefore;
   const redisCpu = (await redisCpuSeconds(redis)) - redisBefore;
   const length = await redis.client.llen(queue);
+  const keys = queueKeys(queue);
+  let dedupBytes = 0;
+  for (const key of [keys.seenEven, keys.seenOdd]) {
+    dedupBytes += Number((await redis.client.memory("USAGE", key, "SAMPLES", 0)) ?? 0);
+  }
   await cleanUp(redis, [child]);
   if (run.stored !== events || length !== events) {
     throw new Error(`stored ${run.stored}, queued ${length} of ${events}`);
@@ -164,6 +171,7 @@ export async function ingest(
   const micros = (seconds: number) => (seconds * 1e6) / events;
   return {
     perSecond: events / run.seconds,
+    dedupBytesPerEvent: dedupBytes / events,
     cpuMicros: {
       collector: micros(collectorCpu),
       redis: micros(redisCpu),
