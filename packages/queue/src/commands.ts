@@ -56,6 +56,21 @@ export interface EnqueueResult {
   readonly duplicates: number;
 }
 
+export interface ClaimRequest {
+  readonly workerId: string;
+  readonly max: number;
+  readonly firstSequence: number;
+  /** Registers the worker with this lease if it has none (see claim-3.lua). */
+  readonly leaseMs: number;
+}
+
+export interface Heartbeat {
+  /** Redis time in ms. */
+  readonly nowMs: number;
+  /** The worker was not registered: its lease had expired and its events were taken back. */
+  readonly reRegistered: boolean;
+}
+
 export interface RecoverOptions {
   readonly maxDeliveries: number;
   /** Recover even though the lease is valid: a worker handing its own events back. */
@@ -81,10 +96,15 @@ export interface QueueStore {
   readonly keys: QueueKeys;
   /** Stores the entries atomically; throws BacklogFullError (storing nothing) past the limit. */
   enqueue(entries: readonly EnqueueEntry[], limits: EnqueueLimits): Promise<EnqueueResult>;
-  claim(workerId: string, max: number, firstSequence: number): Promise<Buffer[]>;
+  /**
+   * Claims up to `max` events under the sequences firstSequence, firstSequence + 1, ...
+   * Sequences must never be reused by the worker: then a call repeated with the same
+   * arguments (a resend after a lost reply) returns the first run's events again.
+   */
+  claim(claim: ClaimRequest): Promise<Buffer[]>;
   /** Acknowledges delivery sequences, grouped by event type (for the per-type counts). */
   ack(workerId: string, sequencesByType: ReadonlyMap<string, readonly number[]>): Promise<number>;
-  heartbeat(workerId: string, leaseMs: number): Promise<number>;
+  heartbeat(workerId: string, leaseMs: number): Promise<Heartbeat>;
   recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
   retry(workerId: string, sequence: number, delayMs: number, envelope: Buffer): Promise<boolean>;
   deadLetter(workerId: string, sequence: number, entry: Buffer): Promise<boolean>;
@@ -115,13 +135,15 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
       return { stored: a, duplicates: b ?? 0 };
     },
-    async claim(workerId, max, firstSequence) {
+    async claim({ workerId, max, firstSequence, leaseMs }) {
       return (await run.epClaimBuffer(
         keys.pending,
-        keys.claim(workerId),
         keys.inflight(workerId),
+        keys.workers,
         max,
         firstSequence,
+        workerId,
+        leaseMs,
       )) as Buffer[];
     },
     async ack(workerId, sequencesByType) {
@@ -137,7 +159,8 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       return (await run.epAck(...args)) as number;
     },
     async heartbeat(workerId, leaseMs) {
-      return (await run.epHeartbeat(keys.workers, workerId, leaseMs)) as number;
+      const [nowMs, added] = (await run.epHeartbeat(keys.workers, workerId, leaseMs)) as number[];
+      return { nowMs: nowMs!, reRegistered: added === 1 };
     },
     async recover(workerId, options) {
       const reply = (await run.epRecover(

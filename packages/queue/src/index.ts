@@ -1,9 +1,11 @@
 export type { DecodedEnvelope } from "./codec.js";
 export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } from "./codec.js";
 export type {
+  ClaimRequest,
   EnqueueEntry,
   EnqueueLimits,
   EnqueueResult,
+  Heartbeat,
   QueueStore,
   RecoverOptions,
   RecoverResult,

@@ -26,7 +26,7 @@ export interface QueueKeys {
   readonly processedByType: string;
   /** HASH worker id -> events processed. */
   readonly processedByWorker: string;
-  /** LIST where one worker's blocking BLMOVE lands an event before the claim script runs. */
+  /** LIST where workers before the claim script registered leases parked an event; recovery drains it. */
   claim(workerId: string): string;
   /** HASH delivery sequence -> envelope: what one worker holds right now. */
   inflight(workerId: string): string;

@@ -47,10 +47,17 @@ export function describeRedis(connection: RedisConnection): string {
 }
 
 /**
- * - "writer": fails fast while Redis is unreachable (no offline queue, no retried commands),
- *   so the collector answers UNAVAILABLE instead of buffering without bound.
- * - "blocking": blocking reads that wait across reconnects (BLMOVE).
- * - "commands": worker commands; they wait for a reconnect, bounded by the worker's in-flight cap.
+ * Whether ioredis may resend a command whose reply a dropped connection lost is decided per
+ * role, because a resent command runs a second time on Redis:
+ * - "writer" (collector, CLIs): fails fast while Redis is unreachable (no offline queue, no
+ *   resends), so the collector answers UNAVAILABLE instead of buffering without bound. The
+ *   producer resends the chunk instead, and deduplication drops what the first run stored;
+ *   an operator reruns a CLI command.
+ * - "blocking": the worker's blocking wait (BLMOVE of a list onto itself, which moves
+ *   nothing); resending it is harmless, so it waits across reconnects.
+ * - "commands": the worker's scripts and reads. Every worker script is safe to run twice
+ *   (each says why in its header), so ioredis resends them after a reconnect and callers see
+ *   one answer; they wait for Redis, bounded by the worker's in-flight cap.
  */
 export type RedisRole = "writer" | "blocking" | "commands";
 
@@ -71,8 +78,8 @@ export function connectRedis(
       autoResendUnfulfilledCommands: false,
       commandTimeout: 10_000,
     },
-    blocking: { maxRetriesPerRequest: null },
-    commands: { maxRetriesPerRequest: null },
+    blocking: { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true },
+    commands: { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true },
   };
   const tls: RedisOptions =
     connection.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(connection.tlsCaFile) } };

@@ -9,6 +9,7 @@ import {
   decodeEnvelope,
   EnvelopeDecodeError,
   encodeNewEvent,
+  type QueueStore,
   queueKeys,
 } from "../src/index.js";
 
@@ -23,6 +24,9 @@ function setup(count: number) {
   }));
   return { store, events, entries, keys: store.keys };
 }
+/** Claims under sequences first, first + 1, ... with a long lease. */
+const claim = (store: QueueStore, workerId: string, max: number, firstSequence: number) =>
+  store.claim({ workerId, max, firstSequence, leaseMs: 60_000 });
 const ids = (raws: Buffer[]) => raws.map((raw) => decodeEnvelope(raw).stored.event!.eventId);
 const noLimits = { dedupWindowMs: 0, maxBacklog: 0 };
 
@@ -43,8 +47,8 @@ describe("queue scripts", () => {
   it("claims oldest first into the worker's hash; acks count only what the worker still holds", async () => {
     const { store, events, entries, keys } = setup(10);
     await store.enqueue(entries, noLimits);
-    const first = await store.claim("w1", 4, 1);
-    const second = await store.claim("w1", 100, 5);
+    const first = await claim(store, "w1", 4, 1);
+    const second = await claim(store, "w1", 100, 5);
     expect([...ids(first), ...ids(second)]).toEqual(events.map((e) => e.eventId));
     expect(await redis.hlen(keys.inflight("w1"))).toBe(10);
     expect(
@@ -75,13 +79,13 @@ describe("queue scripts", () => {
     const { store, events, entries, keys } = setup(5);
     await store.enqueue(entries, noLimits);
     await store.heartbeat("dead", 60_000);
-    await store.claim("dead", 3, 1);
+    await claim(store, "dead", 3, 1);
     const recover = { maxDeliveries: 2, force: false, countDelivery: true };
     expect(await store.recover("dead", recover)).toBeUndefined(); // lease still valid
 
     await redis.zadd(keys.workers, 0, "dead"); // the lease ran out
     expect(await store.recover("dead", recover)).toEqual({ requeued: 3, deadLettered: 0 });
-    const requeued = await store.claim("next", 5, 1);
+    const requeued = await claim(store, "next", 5, 1);
     expect(ids(requeued)).toEqual(events.map((e) => e.eventId));
     expect(requeued.map((raw) => decodeEnvelope(raw).deliveries)).toEqual([1, 1, 1, 0, 0]);
 
@@ -89,7 +93,7 @@ describe("queue scripts", () => {
     // event exceeds MAX_DELIVERIES=2.
     await redis.zadd(keys.workers, 0, "next");
     expect(await store.recover("next", recover)).toEqual({ requeued: 5, deadLettered: 0 });
-    await store.claim("third", 1, 1);
+    await claim(store, "third", 1, 1);
     await redis.zadd(keys.workers, 0, "third");
     expect(await store.recover("third", recover)).toEqual({ requeued: 0, deadLettered: 1 });
     const [raw] = await redis.lrangeBuffer(keys.deadLetter, 0, -1);
@@ -102,7 +106,7 @@ describe("queue scripts", () => {
   it("promotes due retries to the head of the queue, earliest due first", async () => {
     const { store, entries, keys } = setup(3);
     await store.enqueue(entries.slice(2), noLimits);
-    await store.claim("w", 1, 1);
+    await claim(store, "w", 1, 1);
     await store.enqueue(entries.slice(0, 2), noLimits);
     await redis.zadd(
       keys.delayed,
@@ -114,7 +118,7 @@ describe("queue scripts", () => {
       "later",
     );
     expect(await store.promoteDue(100)).toBe(2);
-    const order = ids(await store.claim("w", 10, 2));
+    const order = ids(await claim(store, "w", 10, 2));
     expect(order.slice(0, 2)).toEqual([entries[0]!.eventId, entries[1]!.eventId]);
     expect(await redis.zcard(keys.delayed)).toBe(1);
   });

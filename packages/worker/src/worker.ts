@@ -56,7 +56,12 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
 
   const counters = { processed: 0, failed: 0, retried: 0, deadLettered: 0, recoveredFromOthers: 0 };
   const graceAbort = new AbortController();
-  let nextSequence = 1;
+  /**
+   * Delivery sequence of the next claimed event. It starts at the Redis clock in microseconds
+   * (set in start()), so a later process with the same WORKER_ID never reuses a sequence of an
+   * earlier one that may still be alive (paused, say), and a stale ack never hits a new claim.
+   */
+  let nextSequence = 0;
   /** Events claimed and not yet acked, retried or dead-lettered: the in-flight hash's size. */
   let held = 0;
   let stopping = false;
@@ -177,36 +182,28 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   }
 
   /**
-   * Sequences of a claim whose reply was lost (Redis failed mid-call): the script may have run
-   * and put events in our in-flight hash. Until looked up, nobody would process them (our
-   * lease is alive), so the next loop turn does that before claiming anything new.
+   * A claim whose reply never came (Redis failed mid-call). The script may have run and put
+   * events in our in-flight hash that nobody else would process while our lease is alive, so
+   * the next claim repeats it with the same arguments: the claim script then returns what the
+   * first run took, or claims afresh if it never ran.
    */
-  let unconfirmed: number[] = [];
-
-  async function adoptUnconfirmed(): Promise<void> {
-    const found = await redis.hmgetBuffer(keys.inflight(id), ...unconfirmed.map(String));
-    const sequences = unconfirmed;
-    unconfirmed = [];
-    found.forEach((raw, i) => {
-      if (raw === null) return;
-      held++;
-      dispatch(sequences[i]!, raw);
-    });
-  }
+  let unanswered: { first: number; room: number } | undefined;
 
   /** Claims up to `room` events and starts their handlers; resolves how many it claimed. */
   async function claimBatch(room: number): Promise<number> {
-    const first = nextSequence;
-    nextSequence += room; // never reused, so a lost reply's sequences stay unambiguous
-    let claimed: Buffer[];
-    try {
-      claimed = await store.claim(id, room, first);
-    } catch (error) {
-      for (let sequence = first; sequence < first + room; sequence++) unconfirmed.push(sequence);
-      throw error;
-    }
+    const request = unanswered ?? { first: nextSequence, room };
+    unanswered = request;
+    const claimed = await store.claim({
+      workerId: id,
+      max: request.room,
+      firstSequence: request.first,
+      leaseMs: config.leaseMs,
+    });
+    unanswered = undefined;
+    // A sequence that held an event is never used again.
+    nextSequence = request.first + claimed.length;
     held += claimed.length;
-    for (let i = 0; i < claimed.length; i++) dispatch(first + i, claimed[i]!);
+    for (let i = 0; i < claimed.length; i++) dispatch(request.first + i, claimed[i]!);
     return claimed.length;
   }
 
@@ -216,19 +213,16 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       await waitForSlot();
       if (stopping) break;
       try {
-        if (unconfirmed.length > 0) {
-          await adoptUnconfirmed();
-          continue;
-        }
         const room = Math.min(config.concurrency - held, config.batchSize);
         if ((await claimBatch(room)) === 0 && !stopping) {
-          // Nothing pending: block until one event arrives (it lands in our claim list,
-          // so it is never in limbo), then claim it and whatever came with it.
+          // Nothing pending: block until an event arrives. Moving the list's oldest entry
+          // onto the same end of the same list leaves it where it was, so the wait takes
+          // nothing and a worker that dies here holds nothing; the claim script takes it.
           const moved = await blocking.blmoveBuffer(
             keys.pending,
-            keys.claim(id),
+            keys.pending,
             "RIGHT",
-            "LEFT",
+            "RIGHT",
             config.blockTimeoutMs / 1000,
           );
           if (moved !== null && !stopping) await claimBatch(room);
@@ -248,7 +242,13 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
     if (maintaining || stopping) return;
     maintaining = true;
     try {
-      const now = await store.heartbeat(id, config.leaseMs);
+      const { nowMs: now, reRegistered } = await store.heartbeat(id, config.leaseMs);
+      if (reRegistered) {
+        log.warn(
+          { leaseMs: config.leaseMs },
+          "this worker's lease had expired (paused, or cut off from Redis): other workers took back the events it held; it finishes their handlers but no longer acknowledges them",
+        );
+      }
       const expired = await redis.zrangebyscore(keys.workers, "-inf", now);
       for (const other of expired) {
         if (other === id) continue;
@@ -300,7 +300,8 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       if (leftover !== undefined && leftover.requeued + leftover.deadLettered > 0) {
         log.warn({ ...leftover }, "took back the events a previous worker with this id held");
       }
-      await store.heartbeat(id, config.leaseMs);
+      const { nowMs } = await store.heartbeat(id, config.leaseMs);
+      nextSequence = nowMs * 1000;
       timers = [
         setInterval(() => void maintain(), Math.max(100, Math.floor(config.leaseMs / 3))),
         setInterval(() => void promote(), 250),
@@ -314,7 +315,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
         stopping = true;
         slotFreed?.();
         for (const timer of timers) clearInterval(timer);
-        // Ends a BLMOVE in progress; an event it moved stays in our claim list and goes back below.
+        // Ends a blocking wait in progress (it holds nothing).
         blocking.disconnect();
         await loop?.catch(() => undefined);
         if (held > 0) {

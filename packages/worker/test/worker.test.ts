@@ -146,7 +146,12 @@ describe("worker restarted with the same WORKER_ID", () => {
     await produce(queue, events);
     // The previous process claimed 5 events and died before acknowledging them.
     const { createQueueStore } = await import("../../queue/src/index.js");
-    await createQueueStore(redis, queueKeys(queue)).claim("fixed-id", 5, 1);
+    await createQueueStore(redis, queueKeys(queue)).claim({
+      workerId: "fixed-id",
+      max: 5,
+      firstSequence: 1,
+      leaseMs: 60_000,
+    });
     const seen: string[] = [];
     const { worker, close } = await startTestWorker(
       redisUrl,

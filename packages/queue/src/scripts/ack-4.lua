@@ -1,7 +1,9 @@
 #!lua flags=allow-oom
 --[[
   Acknowledge events whose handler finished: drop them from the worker's in-flight hash and
-  count them. An event no longer in the hash was taken back after this worker's lease
+  count them.
+  Safe to run twice: HDEL removes an entry once, and only what was removed is counted, so a
+  resent ack counts nothing again. An event no longer in the hash was taken back after this worker's lease
   expired; another worker will process and count it, so it is not counted here.
 
   KEYS[1] in-flight hash of this worker

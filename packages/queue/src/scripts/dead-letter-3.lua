@@ -2,6 +2,7 @@
 --[[
   Move an event the worker holds to the dead-letter list. Nothing happens if the worker no
   longer holds it (its lease expired and another worker took it back).
+  Safe to run twice: the HDEL guard makes a resent call do nothing.
 
   KEYS[1] in-flight hash of the worker
   KEYS[2] dead-letter list

@@ -4,6 +4,10 @@
   The "seen" markers are written in the same script as the LPUSH, so an id is never marked
   before its event is stored.
 
+  Safe to run twice with deduplication on: a resent chunk finds its ids marked and stores
+  nothing again. With deduplication off (ARGV[1] = 0) a resend stores the chunk again, which
+  is why the collector's connection never resends by itself (see redis-connection.ts).
+
   Deduplication uses two plain sets that take turns: each holds the ids first stored during
   one window-long period (numbered by Redis time / window). An id counts as seen if either
   set has it, so ids are remembered for at least one window and at most two. Sets cost one

@@ -2,6 +2,8 @@
 --[[
   Move retries that are due from the delayed set to the head of the pending list (the next
   to be popped), earliest due first.
+  Safe to run twice: what was moved left the delayed set in the same step, so a resent call
+  moves only retries that came due since, or nothing.
 
   KEYS[1] delayed zset
   KEYS[2] pending list

@@ -4,6 +4,9 @@
   forget the worker. Used on workers whose lease expired (they died) and by a worker that
   shuts down before its handlers finished.
 
+  Safe to run twice, and two workers may race to recover the same one: the first run empties
+  the worker's in-flight hash and claim list, so a second run finds nothing to requeue.
+
   A recovered event's deliveries counter (the "ep1:<n>:" envelope header) grows by one when
   ARGV[4] is 1; an event recovered more than ARGV[2] times is a poison event (it keeps
   killing workers) and goes to the dead-letter list instead.

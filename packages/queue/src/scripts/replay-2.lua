@@ -2,6 +2,7 @@
 --[[
   Move dead-letter entries back to the pending list. An entry is replayed only if it is still
   in the dead-letter list, so two operators replaying at once never duplicate an event.
+  Safe to run twice for the same reason: a resent call finds the entries gone and does nothing.
 
   KEYS[1] dead-letter list
   KEYS[2] pending list

@@ -3,6 +3,7 @@
   Schedule a failed event for another attempt: remove it from the worker's in-flight hash and
   add its updated envelope to the delayed set. Nothing happens if the worker no longer holds
   the event (its lease expired and another worker took it back).
+  Safe to run twice: the HDEL guard makes a resent call do nothing.
 
   KEYS[1] in-flight hash of the worker
   KEYS[2] delayed zset (envelope -> due time in ms)
