@@ -30,6 +30,12 @@ export interface ProducerOptions extends ClientOptions {
   readonly ackTimeoutMs?: number;
   /** Bearer token sent as `authorization` metadata. */
   readonly token?: string;
+  /**
+   * Called once per acknowledged batch: every event of it that is not among the rejections
+   * (by index) is stored in Redis, now or by an earlier send. For callers that keep their own
+   * record of what was delivered, such as an outbox to clear.
+   */
+  readonly onAck?: (events: readonly Event[], rejections: readonly Rejection[]) => void;
 }
 
 export interface ProducerTotals {
@@ -148,6 +154,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       for (const rejection of ack.rejections) {
         if (totals.rejections.length < MAX_KEPT_REJECTIONS) totals.rejections.push(rejection);
       }
+      options.onAck?.(batch.events, ack.rejections);
       wake();
     });
     opened.on("drain", () => {

@@ -1,3 +1,5 @@
+export type { QueueAudit } from "./audit.js";
+export { auditQueue } from "./audit.js";
 export type { DecodedEnvelope } from "./codec.js";
 export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } from "./codec.js";
 export type {
