@@ -10,8 +10,8 @@ import {
   type ServiceProcess,
   spawnService,
 } from "../../../test-support/processes.js";
-import { readRecords } from "../../../test-support/records.js";
 import { freePort } from "../../../test-support/redis-server.js";
+import { readRecords } from "../../faults/src/index.js";
 import {
   createEventClient,
   createProducer,

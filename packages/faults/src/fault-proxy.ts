@@ -1,0 +1,322 @@
+// A TCP proxy on 127.0.0.1 that fault-injection tests put between a service and Redis, or
+// between a gRPC producer and the collector, to delay, swallow or cut the traffic between them.
+import { once } from "node:events";
+import { createConnection, createServer, type Socket } from "node:net";
+
+export type FaultMode =
+  /** Forward both ways untouched (the default). */
+  | { readonly kind: "pass" }
+  /** Delay every chunk, each direction, by `ms`; order is kept. */
+  | { readonly kind: "latency"; readonly ms: number }
+  /** Accept connections, forward nothing either way, never close them. */
+  | { readonly kind: "blackhole" }
+  /** One direction keeps flowing, the other is silently dropped. */
+  | { readonly kind: "half-open"; readonly drop: FaultDirection };
+
+export type FaultDirection = "to-target" | "to-client";
+
+export interface FaultProxyStats {
+  /** Connections accepted since start. */
+  readonly accepted: number;
+  /** Proxied connections not yet closed on both sides. */
+  readonly open: number;
+  /** Connections the proxy cut with a TCP RST (resetAll, resetAfterNextRequest). */
+  readonly resets: number;
+}
+
+export interface FaultProxy {
+  /** Listening port on 127.0.0.1. */
+  readonly port: number;
+  /** "127.0.0.1:<port>", the form a gRPC client takes. */
+  readonly address: string;
+  /** "<scheme>://127.0.0.1:<port>", e.g. a Redis URL. */
+  url(scheme?: string): string;
+  /** Applies to existing and new connections at once. */
+  setMode(mode: FaultMode): void;
+  /** Destroys every open connection with a TCP RST (socket.resetAndDestroy()), both sides. */
+  resetAll(): void;
+  /**
+   * Forwards the next chunk a client sends to the target, then resets that connection (both
+   * sides) before any reply can come back: "the command ran, its reply was lost". Resolves
+   * when it has happened; rejects if the chunk never reached the target or the proxy closed.
+   */
+  resetAfterNextRequest(): Promise<void>;
+  readonly stats: FaultProxyStats;
+  /** Stops listening and destroys every connection; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface FaultProxyTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface FaultProxyOptions {
+  /** 0 (the default) picks a free port; a fixed one lets a test restart a proxy in place. */
+  readonly port?: number;
+}
+
+const HOST = "127.0.0.1";
+/** Bytes a latency queue may hold before the proxy stops reading the sender. */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
+type WriteCallback = (error?: Error | null) => void;
+interface Queued {
+  readonly chunk: Buffer;
+  readonly due: number;
+  readonly written: WriteCallback | undefined;
+}
+
+export async function startFaultProxy(
+  target: FaultProxyTarget,
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
+  const proxy = new FaultProxyServer(target);
+  await proxy.listen(options.port ?? 0);
+  return proxy;
+}
+
+/** Resets a socket; one still connecting has no connection to reset and is just destroyed. */
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+class FaultProxyServer implements FaultProxy {
+  mode: FaultMode = { kind: "pass" };
+  port = 0;
+  private readonly server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+  private readonly links = new Set<Link>();
+  private readonly armed: WriteCallback[] = [];
+  private accepted = 0;
+  private resets = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly target: FaultProxyTarget) {}
+
+  async listen(port: number): Promise<void> {
+    this.server.listen({ host: HOST, port });
+    await once(this.server, "listening");
+    const address = this.server.address();
+    this.port = typeof address === "object" && address ? address.port : port;
+  }
+
+  get address(): string {
+    return `${HOST}:${this.port}`;
+  }
+
+  url(scheme = "redis"): string {
+    return `${scheme}://${this.address}`;
+  }
+
+  get stats(): FaultProxyStats {
+    return { accepted: this.accepted, open: this.links.size, resets: this.resets };
+  }
+
+  setMode(mode: FaultMode): void {
+    if (mode.kind === "latency" && !(Number.isFinite(mode.ms) && mode.ms >= 0)) {
+      throw new RangeError(`latency ms must be a finite number >= 0, got ${mode.ms}`);
+    }
+    this.mode = { ...mode };
+    for (const link of [...this.links]) {
+      const idle = !link.target && !link.client.destroyed && !this.closing;
+      if (idle && mode.kind !== "blackhole") link.connect(this.target);
+      link.up.pump();
+      link.down?.pump();
+    }
+  }
+
+  resetAll(): void {
+    for (const link of [...this.links]) {
+      this.resets++;
+      link.reset();
+    }
+  }
+
+  resetAfterNextRequest(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error("fault proxy is closed"));
+    return new Promise((resolve, reject) => {
+      this.armed.push((error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Called for each chunk bound for the target: dooms its link if a reset is armed. */
+  takeArmed(link: Link): WriteCallback | undefined {
+    const settle = this.armed.shift();
+    if (!settle) return undefined;
+    link.doomed = true;
+    return (error) => {
+      this.resets++;
+      link.reset();
+      settle(error);
+    };
+  }
+
+  forget(link: Link): void {
+    this.links.delete(link);
+    link.up.stop();
+    link.down?.stop();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const link of [...this.links]) {
+        this.forget(link);
+        link.client.destroy();
+        link.target?.destroy();
+      }
+      for (const settle of this.armed.splice(0)) settle(new Error("fault proxy closed"));
+    });
+    return this.closing;
+  }
+
+  private accept(client: Socket): void {
+    this.accepted++;
+    client.on("error", () => {});
+    if (this.closing) {
+      client.destroy();
+      return;
+    }
+    const link = new Link(this, client);
+    this.links.add(link);
+    // A connection accepted in blackhole mode is not connected onward until the mode allows.
+    if (this.mode.kind !== "blackhole") link.connect(this.target);
+  }
+}
+
+/** One client connection and its connection to the target. */
+class Link {
+  target: Socket | undefined;
+  down: Pipe | undefined;
+  readonly up: Pipe;
+  /** Set once the link is to be reset: nothing more is forwarded either way. */
+  doomed = false;
+
+  constructor(
+    readonly proxy: FaultProxyServer,
+    readonly client: Socket,
+  ) {
+    client.setNoDelay(true);
+    this.up = new Pipe(this, "to-target", client);
+    this.watch(client, this.up);
+    client.on("drain", () => this.down?.pump());
+  }
+
+  connect(target: FaultProxyTarget): void {
+    const socket = createConnection({ host: target.host, port: target.port, allowHalfOpen: true });
+    socket.on("error", () => {});
+    socket.setNoDelay(true);
+    this.target = socket;
+    this.up.to = socket;
+    this.down = new Pipe(this, "to-client", socket, this.client);
+    this.watch(socket, this.down);
+    socket.on("drain", () => this.up.pump());
+    this.up.pump();
+  }
+
+  reset(): void {
+    this.doomed = true;
+    reset(this.client);
+    if (this.target) reset(this.target);
+  }
+
+  // A FIN or RST travels like data: it is passed on after the chunks queued before it, and
+  // held back while its direction is dropped (blackhole, half-open), so that the peer does
+  // not notice the close until the fault is lifted, resetAll() or close().
+  private watch(socket: Socket, pipe: Pipe): void {
+    socket.on("data", (chunk: Buffer) => pipe.push(chunk));
+    socket.on("end", () => {
+      pipe.eof ??= "end";
+      pipe.pump();
+    });
+    socket.on("close", () => {
+      pipe.eof ??= "reset";
+      pipe.pump();
+      if (this.client.destroyed && (!this.target || this.target.destroyed)) {
+        this.proxy.forget(this);
+      }
+    });
+  }
+}
+
+/** One direction of a link: an ordered queue of chunks, each released when it is due. */
+class Pipe {
+  /** How the sender's stream ended, passed on once the queue has drained. */
+  eof: "end" | "reset" | undefined;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly link: Link,
+    private readonly direction: FaultDirection,
+    private readonly from: Socket,
+    public to?: Socket,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.link.doomed || this.dropping()) return;
+    const mode = this.link.proxy.mode;
+    const delay = mode.kind === "latency" ? mode.ms : 0;
+    const written =
+      this.direction === "to-target" ? this.link.proxy.takeArmed(this.link) : undefined;
+    this.queue.push({ chunk, due: Date.now() + delay, written });
+    this.queuedBytes += chunk.length;
+    this.pump();
+  }
+
+  /** Writes what is due, schedules the rest, passes on the end, and paces the sender. */
+  pump(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const to = this.to;
+    const live = to !== undefined && !to.destroyed && !to.writableEnded;
+    if (!live || this.dropping()) {
+      this.discard();
+    } else {
+      const now = Date.now();
+      let head = this.queue[0];
+      while (head && head.due <= now && !to.writableNeedDrain) {
+        this.queue.shift();
+        this.queuedBytes -= head.chunk.length;
+        to.write(head.chunk, head.written);
+        head = this.queue[0];
+      }
+      if (head && head.due > now) this.timer = setTimeout(() => this.pump(), head.due - now);
+      else if (!head && this.eof === "end") to.end();
+      else if (!head && this.eof === "reset") reset(to);
+    }
+    if (this.from.destroyed) return;
+    // Dropped traffic is read and thrown away; forwarded traffic is read only as fast as the
+    // receiver takes it, so neither the socket buffer nor the latency queue grows unbounded.
+    const full =
+      live && !this.dropping() && (to.writableNeedDrain || this.queuedBytes >= MAX_QUEUED_BYTES);
+    if (full) this.from.pause();
+    else this.from.resume();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.discard();
+  }
+
+  private dropping(): boolean {
+    const mode = this.link.proxy.mode;
+    return (
+      this.to === undefined ||
+      mode.kind === "blackhole" ||
+      (mode.kind === "half-open" && mode.drop === this.direction)
+    );
+  }
+
+  /** Chunks still queued when their direction starts dropping are lost, as on a real link. */
+  private discard(): void {
+    const lost = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const item of lost) item.written?.(new Error("the request was dropped on its way"));
+  }
+}
