@@ -1,7 +1,7 @@
 // In-process workers for tests, each with its own Redis connection.
 import type { Redis } from "ioredis";
-import { connectRedis } from "../packages/queue/src/index.js";
 import {
+  connectWorkerRedis,
   createLogger,
   createWorker,
   type EventHandler,
@@ -29,7 +29,7 @@ export async function startTestWorker(
     WORKER_BLOCK_TIMEOUT_MS: "200",
     ...env,
   });
-  const redis = connectRedis(config.redis, "commands");
+  const redis = connectWorkerRedis(config);
   redis.on("error", () => {});
   const worker = createWorker({ redis, config, logger: createLogger("silent", "worker"), handler });
   await worker.start();

@@ -10,8 +10,11 @@ export type FaultMode =
   | { readonly kind: "latency"; readonly ms: number }
   /** Accept connections, forward nothing either way, never close them. */
   | { readonly kind: "blackhole" }
-  /** One direction keeps flowing, the other is silently dropped. */
+  /** One direction keeps flowing, nothing comes through the other. */
   | { readonly kind: "half-open"; readonly drop: FaultDirection };
+// Traffic a fault holds back is not thrown away: like TCP retransmitting across a partition,
+// it arrives once the fault lifts, unless resetAll() cuts the link first (a peer that lost the
+// connection). Dropping bytes from the middle of a stream is something no network does.
 
 export type FaultDirection = "to-target" | "to-client";
 
@@ -35,6 +38,12 @@ export interface FaultProxy {
   setMode(mode: FaultMode): void;
   /** Destroys every open connection with a TCP RST (socket.resetAndDestroy()), both sides. */
   resetAll(): void;
+  /**
+   * The connections open now stop delivering in `direction` for good, with no FIN or RST, as
+   * when the far end forgot them without a word (a half-open link); connections made later
+   * follow the mode as usual. Only resetAll() or close() ends them.
+   */
+  stallOpenConnections(direction: FaultDirection | "both"): void;
   /**
    * Forwards the next chunk a client sends to the target, then resets that connection (both
    * sides) before any reply can come back: "the command ran, its reply was lost". Resolves
@@ -127,6 +136,14 @@ class FaultProxyServer implements FaultProxy {
     }
   }
 
+  stallOpenConnections(direction: FaultDirection | "both"): void {
+    for (const link of this.links) {
+      link.stalled = direction;
+      link.up.pump();
+      link.down?.pump();
+    }
+  }
+
   resetAll(): void {
     for (const link of [...this.links]) {
       this.resets++;
@@ -193,6 +210,8 @@ class Link {
   readonly up: Pipe;
   /** Set once the link is to be reset: nothing more is forwarded either way. */
   doomed = false;
+  /** Directions that deliver nothing for good (stallOpenConnections). */
+  stalled: FaultDirection | "both" | undefined;
 
   constructor(
     readonly proxy: FaultProxyServer,
@@ -223,8 +242,8 @@ class Link {
   }
 
   // A FIN or RST travels like data: it is passed on after the chunks queued before it, and
-  // held back while its direction is dropped (blackhole, half-open), so that the peer does
-  // not notice the close until the fault is lifted, resetAll() or close().
+  // held back while its direction is held (blackhole, half-open), so that the peer does not
+  // notice the close until the fault is lifted, resetAll() or close().
   private watch(socket: Socket, pipe: Pipe): void {
     socket.on("data", (chunk: Buffer) => pipe.push(chunk));
     socket.on("end", () => {
@@ -257,7 +276,7 @@ class Pipe {
   ) {}
 
   push(chunk: Buffer): void {
-    if (this.link.doomed || this.dropping()) return;
+    if (this.link.doomed) return;
     const mode = this.link.proxy.mode;
     const delay = mode.kind === "latency" ? mode.ms : 0;
     const written =
@@ -272,10 +291,10 @@ class Pipe {
     clearTimeout(this.timer);
     this.timer = undefined;
     const to = this.to;
-    const live = to !== undefined && !to.destroyed && !to.writableEnded;
-    if (!live || this.dropping()) {
-      this.discard();
-    } else {
+    const gone = to !== undefined && (to.destroyed || to.writableEnded);
+    if (gone) this.discard();
+    const held = this.held();
+    if (to !== undefined && !gone && !held) {
       const now = Date.now();
       let head = this.queue[0];
       while (head && head.due <= now && !to.writableNeedDrain) {
@@ -289,10 +308,12 @@ class Pipe {
       else if (!head && this.eof === "reset") reset(to);
     }
     if (this.from.destroyed) return;
-    // Dropped traffic is read and thrown away; forwarded traffic is read only as fast as the
+    // Held traffic waits in the sender's socket; forwarded traffic is read only as fast as the
     // receiver takes it, so neither the socket buffer nor the latency queue grows unbounded.
+    // Traffic for a receiver that is gone is read and thrown away.
     const full =
-      live && !this.dropping() && (to.writableNeedDrain || this.queuedBytes >= MAX_QUEUED_BYTES);
+      !gone &&
+      (held || to === undefined || to.writableNeedDrain || this.queuedBytes >= MAX_QUEUED_BYTES);
     if (full) this.from.pause();
     else this.from.resume();
   }
@@ -303,16 +324,19 @@ class Pipe {
     this.discard();
   }
 
-  private dropping(): boolean {
+  private held(): boolean {
     const mode = this.link.proxy.mode;
+    const stalled = this.link.stalled;
     return (
       this.to === undefined ||
+      stalled === "both" ||
+      stalled === this.direction ||
       mode.kind === "blackhole" ||
       (mode.kind === "half-open" && mode.drop === this.direction)
     );
   }
 
-  /** Chunks still queued when their direction starts dropping are lost, as on a real link. */
+  /** Chunks queued for a receiver that is gone (or a proxy that closes) are lost. */
   private discard(): void {
     const lost = this.queue;
     this.queue = [];

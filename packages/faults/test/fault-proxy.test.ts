@@ -252,6 +252,38 @@ describe("fault proxy: blackhole and half-open", () => {
   });
 });
 
+describe("fault proxy: held traffic", () => {
+  it("arrives once the fault lifts, in order, like TCP across a healed partition", async () => {
+    const proxy = await proxyTo();
+    const { client } = clientVia(proxy);
+    const key = uniqueKey("held");
+    expect(await client.set(key, "0")).toBe("OK");
+
+    proxy.setMode({ kind: "blackhole" });
+    const replies = Promise.all([client.incr(key), client.incr(key)]);
+    await expect.poll(() => proxy.stats.accepted).toBe(1);
+    expect(await redis.get(key)).toBe("0");
+    proxy.setMode({ kind: "pass" });
+    expect(await replies).toEqual([1, 2]);
+    expect(await redis.get(key)).toBe("2");
+  });
+});
+
+describe("fault proxy: stalled connections", () => {
+  it("a stalled connection never answers, while a new one works", async () => {
+    const proxy = await proxyTo();
+    const stale = clientVia(proxy, { commandTimeout: 300, maxRetriesPerRequest: 0 });
+    const key = uniqueKey("stalled");
+    expect(await stale.client.set(key, "0")).toBe("OK");
+
+    proxy.stallOpenConnections("to-client");
+    await expect(stale.client.incr(key)).rejects.toThrow(/timed out/);
+    expect(await redis.get(key)).toBe("1"); // the command ran, its reply is stuck
+    const fresh = clientVia(proxy);
+    expect(await fresh.client.incr(key)).toBe(2);
+  });
+});
+
 describe("fault proxy: lifecycle", () => {
   it("close is idempotent, cuts connections, and the port can be reused", async () => {
     const proxy = await proxyTo();

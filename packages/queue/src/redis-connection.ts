@@ -57,7 +57,8 @@ export function describeRedis(connection: RedisConnection): string {
  *   nothing); resending it is harmless, so it waits across reconnects.
  * - "commands": the worker's scripts and reads. Every worker script is safe to run twice
  *   (each says why in its header), so ioredis resends them after a reconnect and callers see
- *   one answer; they wait for Redis, bounded by the worker's in-flight cap.
+ *   one answer; they wait for Redis, bounded by the worker's in-flight cap. The worker adds a
+ *   socket timeout (connectWorkerRedis) so that a link that went silent is made anew.
  */
 export type RedisRole = "writer" | "blocking" | "commands";
 
@@ -77,6 +78,8 @@ export function connectRedis(
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: 10_000,
+      // A link that stops answering (half-open, black hole) is dropped and made anew.
+      socketTimeout: 10_000,
     },
     blocking: { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true },
     commands: { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true },

@@ -39,6 +39,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL: no chance to flush, like a crash. */
   kill(): Promise<void>;
+  /** Sends a signal to the running server: SIGSTOP and SIGCONT pause and resume it. */
+  signal(signal: NodeJS.Signals): void;
   /** Kills the server and removes its data folder if it made it. */
   destroy(): Promise<void>;
 }
@@ -103,6 +105,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
+    signal(signal) {
+      if (child === undefined) throw new Error(`redis-server on port ${port} is not running`);
+      child.kill(signal);
+    },
     async destroy() {
       await end("SIGKILL");
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });

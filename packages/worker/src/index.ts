@@ -4,4 +4,4 @@ export type { EventContext, EventHandler } from "./handler.js";
 export { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 export { createLogger } from "./logger.js";
 export type { Worker, WorkerCounters, WorkerDependencies } from "./worker.js";
-export { createWorker } from "./worker.js";
+export { connectWorkerRedis, createWorker } from "./worker.js";

@@ -1,10 +1,10 @@
 // The worker process: reads the environment, connects, consumes with the default handler, and
 // on SIGTERM/SIGINT stops taking events and finishes in-flight ones within SHUTDOWN_GRACE_MS.
-import { connectRedis, describeRedis, stopOnSignals } from "@eventpipe/queue";
+import { describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
 import { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 import { createLogger } from "./logger.js";
-import { createWorker } from "./worker.js";
+import { connectWorkerRedis, createWorker } from "./worker.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof readWorkerConfig>;
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel, "worker");
-  const redis = connectRedis(config.redis, "commands");
+  const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
   const worker = createWorker({
     redis,

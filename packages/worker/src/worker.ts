@@ -7,7 +7,13 @@
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
 import type { Event } from "@eventpipe/proto";
-import { createQueueStore, decodeEnvelope, type QueueStore, queueKeys } from "@eventpipe/queue";
+import {
+  connectRedis,
+  createQueueStore,
+  decodeEnvelope,
+  type QueueStore,
+  queueKeys,
+} from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { AckBatcher } from "./ack-batcher.js";
@@ -16,8 +22,18 @@ import type { WorkerConfig } from "./config.js";
 import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
 import type { EventContext, EventHandler } from "./handler.js";
 
+/**
+ * The worker's command connection. A link that stops answering (a half-open TCP connection, a
+ * black hole) is dropped after a whole lease of silence, which the lease would not survive
+ * anyway, and the commands it carried are sent again on a new one: every worker script is safe
+ * to run twice.
+ */
+export function connectWorkerRedis(config: WorkerConfig): Redis {
+  return connectRedis(config.redis, "commands", { socketTimeout: config.leaseMs });
+}
+
 export interface WorkerDependencies {
-  /** Made with connectRedis(..., "commands"); the worker duplicates it for blocking reads. */
+  /** Made with connectWorkerRedis(); the worker duplicates it for blocking reads. */
   readonly redis: Redis;
   readonly config: WorkerConfig;
   readonly logger: Logger;
@@ -51,7 +67,11 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   const log = logger.child({ worker: id });
   const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
   const keys = store.keys;
-  const blocking = redis.duplicate({ connectionName: "eventpipe-blocking" });
+  // A blocking wait answers within its timeout; silence well past it means a dead link.
+  const blocking = redis.duplicate({
+    connectionName: "eventpipe-blocking",
+    socketTimeout: config.blockTimeoutMs + config.leaseMs,
+  });
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
 
   const counters = { processed: 0, failed: 0, retried: 0, deadLettered: 0, recoveredFromOthers: 0 };
