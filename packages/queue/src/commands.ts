@@ -8,10 +8,10 @@ import type { QueueKeys } from "./keys.js";
 
 const SCRIPTS = {
   epEnqueue: { file: "enqueue-4.lua", keys: 4 },
-  epClaim: { file: "claim-3.lua", keys: 3 },
+  epClaim: { file: "claim-4.lua", keys: 4 },
   epAck: { file: "ack-4.lua", keys: 4 },
   epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
-  epRecover: { file: "recover-6.lua", keys: 6 },
+  epRecover: { file: "recover-7.lua", keys: 7 },
   epRetry: { file: "retry-3.lua", keys: 3 },
   epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
   epPromote: { file: "promote-2.lua", keys: 2 },
@@ -60,7 +60,7 @@ export interface ClaimRequest {
   readonly workerId: string;
   readonly max: number;
   readonly firstSequence: number;
-  /** Registers the worker with this lease if it has none (see claim-3.lua). */
+  /** Registers the worker with this lease if it has none (see claim-4.lua). */
   readonly leaseMs: number;
 }
 
@@ -140,6 +140,7 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
         keys.pending,
         keys.inflight(workerId),
         keys.workers,
+        keys.claimMarks,
         max,
         firstSequence,
         workerId,
@@ -170,6 +171,7 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
         keys.inflight(workerId),
         keys.deadLetter,
         keys.stats,
+        keys.claimMarks,
         workerId,
         options.maxDeliveries,
         options.force ? 1 : 0,

@@ -26,6 +26,8 @@ export interface QueueKeys {
   readonly processedByType: string;
   /** HASH worker id -> events processed. */
   readonly processedByWorker: string;
+  /** HASH worker id -> first sequence of its latest claim that took events (claim-4.lua). */
+  readonly claimMarks: string;
   /** LIST where workers before the claim script registered leases parked an event; recovery drains it. */
   claim(workerId: string): string;
   /** HASH delivery sequence -> envelope: what one worker holds right now. */
@@ -49,6 +51,7 @@ export function queueKeys(name: string): QueueKeys {
     stats: `${tag}:stats`,
     processedByType: `${tag}:processed-by-type`,
     processedByWorker: `${tag}:processed-by-worker`,
+    claimMarks: `${tag}:claim-marks`,
     claim: (workerId: string) => `${tag}:claim:${workerId}`,
     inflight: (workerId: string) => `${tag}:inflight:${workerId}`,
   });

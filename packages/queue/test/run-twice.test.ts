@@ -80,6 +80,18 @@ describe("every queue script is safe to run twice", () => {
     expect(Number(await redis.zscore(keys.workers, "w"))).toBeGreaterThan(Date.now());
   });
 
+  it("claim: a first run that arrives after its resend was answered and acknowledged takes nothing", async () => {
+    const { store, keys, entries } = setup(6);
+    await store.enqueue(entries, noLimits);
+    expect(await store.claim(claimOf("w", 3, 1000))).toHaveLength(3); // the resend, answered
+    expect(await store.ack("w", new Map([["t", [1000, 1001, 1002]]]))).toBe(3);
+    expect(await store.claim(claimOf("w", 3, 1000))).toEqual([]); // the late first run
+    expect(await redis.llen(keys.pending)).toBe(3);
+    expect(await redis.hlen(keys.inflight("w"))).toBe(0);
+    // Later claims, under later sequences, go on as usual.
+    expect(await store.claim(claimOf("w", 3, 1003))).toHaveLength(3);
+  });
+
   it("ack: a resent ack counts nothing again", async () => {
     const { store, keys, entries } = setup(3);
     await store.enqueue(entries, noLimits);

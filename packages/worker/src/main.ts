@@ -2,9 +2,10 @@
 // on SIGTERM/SIGINT stops taking events and finishes in-flight ones within SHUTDOWN_GRACE_MS.
 import { describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
+import { connectWorkerRedis } from "./connections.js";
 import { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 import { createLogger } from "./logger.js";
-import { connectWorkerRedis, createWorker } from "./worker.js";
+import { createWorker } from "./worker.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof readWorkerConfig>;

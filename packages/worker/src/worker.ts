@@ -7,30 +7,16 @@
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
 import type { Event } from "@eventpipe/proto";
-import {
-  connectRedis,
-  createQueueStore,
-  decodeEnvelope,
-  type QueueStore,
-  queueKeys,
-} from "@eventpipe/queue";
+import { createQueueStore, decodeEnvelope, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { AckBatcher } from "./ack-batcher.js";
 import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
+import { connectBlocking } from "./connections.js";
 import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
 import type { EventContext, EventHandler } from "./handler.js";
-
-/**
- * The worker's command connection. A link that stops answering (a half-open TCP connection, a
- * black hole) is dropped after a whole lease of silence, which the lease would not survive
- * anyway, and the commands it carried are sent again on a new one: every worker script is safe
- * to run twice.
- */
-export function connectWorkerRedis(config: WorkerConfig): Redis {
-  return connectRedis(config.redis, "commands", { socketTimeout: config.leaseMs });
-}
+import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
   /** Made with connectWorkerRedis(); the worker duplicates it for blocking reads. */
@@ -67,11 +53,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   const log = logger.child({ worker: id });
   const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
   const keys = store.keys;
-  // A blocking wait answers within its timeout; silence well past it means a dead link.
-  const blocking = redis.duplicate({
-    connectionName: "eventpipe-blocking",
-    socketTimeout: config.blockTimeoutMs + config.leaseMs,
-  });
+  const blocking = connectBlocking(redis, config);
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
 
   const counters = { processed: 0, failed: 0, retried: 0, deadLettered: 0, recoveredFromOthers: 0 };
@@ -88,7 +70,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   let slotFreed: (() => void) | undefined;
   let allReleased: (() => void) | undefined;
   let loop: Promise<void> | undefined;
-  let timers: NodeJS.Timeout[] = [];
+  let upkeep: Upkeep | undefined;
 
   const release = (count: number) => {
     held -= count;
@@ -245,7 +227,13 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
             "RIGHT",
             config.blockTimeoutMs / 1000,
           );
-          if (moved !== null && !stopping) await claimBatch(room);
+          // Another worker may have taken it first; claiming nothing while events are pending
+          // again and again means our claims are fenced off (a second process runs with our
+          // WORKER_ID), so back off instead of spinning.
+          if (moved !== null && !stopping && (await claimBatch(room)) === 0) {
+            await backoff.wait();
+            continue;
+          }
         }
         backoff.reset();
       } catch (error) {
@@ -253,52 +241,6 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
         log.warn({ err: errorText(error) }, "claiming events failed; retrying");
         await backoff.wait();
       }
-    }
-  }
-
-  // ---- lease, crash recovery of other workers, promotion of due retries
-  let maintaining = false;
-  async function maintain(): Promise<void> {
-    if (maintaining || stopping) return;
-    maintaining = true;
-    try {
-      const { nowMs: now, reRegistered } = await store.heartbeat(id, config.leaseMs);
-      if (reRegistered) {
-        log.warn(
-          { leaseMs: config.leaseMs },
-          "this worker's lease had expired (paused, or cut off from Redis): other workers took back the events it held; it finishes their handlers but no longer acknowledges them",
-        );
-      }
-      const expired = await redis.zrangebyscore(keys.workers, "-inf", now);
-      for (const other of expired) {
-        if (other === id) continue;
-        const result = await store.recover(other, {
-          maxDeliveries: config.maxDeliveries,
-          force: false,
-          countDelivery: true,
-        });
-        if (result !== undefined) {
-          counters.recoveredFromOthers += result.requeued;
-          log.warn({ deadWorker: other, ...result }, "took back the events of a dead worker");
-        }
-      }
-    } catch (error) {
-      log.warn({ err: errorText(error) }, "heartbeat failed");
-    } finally {
-      maintaining = false;
-    }
-  }
-
-  let promoting = false;
-  async function promote(): Promise<void> {
-    if (promoting || stopping) return;
-    promoting = true;
-    try {
-      while ((await store.promoteDue(1000)) === 1000) {}
-    } catch (error) {
-      log.debug({ err: errorText(error) }, "promoting retries failed");
-    } finally {
-      promoting = false;
     }
   }
 
@@ -322,19 +264,17 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       }
       const { nowMs } = await store.heartbeat(id, config.leaseMs);
       nextSequence = nowMs * 1000;
-      timers = [
-        setInterval(() => void maintain(), Math.max(100, Math.floor(config.leaseMs / 3))),
-        setInterval(() => void promote(), 250),
-      ];
+      upkeep = startUpkeep(store, redis, config, log, (requeued) => {
+        counters.recoveredFromOthers += requeued;
+      });
       log.info({ queue: config.queueName, concurrency: config.concurrency }, "worker started");
-      void maintain();
       loop = consume();
     },
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         stopping = true;
         slotFreed?.();
-        for (const timer of timers) clearInterval(timer);
+        upkeep?.stop();
         // Ends a blocking wait in progress (it holds nothing).
         blocking.disconnect();
         await loop?.catch(() => undefined);

@@ -7,10 +7,16 @@
 
   Safe to run twice. A call can run again with the same arguments: ioredis resends a command
   whose reply a dropped connection lost, and the worker retries a claim that failed. The
-  worker never reuses a delivery sequence, so an in-flight entry at ARGV[2] can only come from
-  an earlier run of this very call: the script then returns that run's events and claims
-  nothing new. Without this check the second run would pop other events and overwrite the
-  first run's entries, which nobody would ever process.
+  worker never reuses a delivery sequence that held an event, so an in-flight entry at ARGV[2]
+  can only come from an earlier run of this very call: the script then returns that run's
+  events and claims nothing new. Without this check the second run would pop other events and
+  overwrite the first run's entries, which nobody would ever process.
+
+  The other order is guarded too: a first run delayed on a dead connection that reaches Redis
+  after its resend was answered and its events acknowledged. The worker's claim mark (the
+  highest ARGV[2] that took events) is then at or past ARGV[2], so the late run takes nothing;
+  otherwise it would park events in the in-flight hash of a live worker that never sees them.
+  Recovery clears the mark with the hash, so a worker whose events were taken back claims anew.
 
   The lease is registered here too: a worker whose lease expired (it was paused, or cut off
   from Redis) had its events taken back and its entry removed; events it claims afterwards
@@ -19,6 +25,7 @@
   KEYS[1] pending list
   KEYS[2] in-flight hash of this worker (delivery sequence -> envelope)
   KEYS[3] workers zset (worker id -> lease expiry in ms)
+  KEYS[4] claim marks hash (worker id -> first sequence of its latest claim that took events)
   ARGV[1] N, the most events to claim
   ARGV[2] delivery sequence of the first claimed event; the next ones follow it
   ARGV[3] worker id
@@ -40,6 +47,10 @@ if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
   end
   return claimed
 end
+local mark = redis.call('HGET', KEYS[4], ARGV[3])
+if mark and tonumber(mark) >= first then
+  return {}
+end
 
 local claimed = redis.call('RPOP', KEYS[1], max)
 if not claimed then
@@ -49,6 +60,7 @@ end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZADD', KEYS[3], 'GT', now + tonumber(ARGV[4]), ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[2])
 
 local SLICE = 1000 -- unpack() is bounded by the Lua stack
 for from = 1, #claimed, SLICE do

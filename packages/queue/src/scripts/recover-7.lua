@@ -17,6 +17,7 @@
   KEYS[4] in-flight hash of the worker
   KEYS[5] dead-letter list
   KEYS[6] stats hash
+  KEYS[7] claim marks hash (the worker's mark goes with its in-flight hash; see claim-4.lua)
   ARGV[1] worker id
   ARGV[2] most deliveries before an event is dead-lettered
   ARGV[3] 1: recover even if the lease is still valid (the worker gives its events back)
@@ -91,5 +92,6 @@ if countDelivery and #held > 0 then
   redis.call('HINCRBY', KEYS[6], 'recovered', #held)
 end
 redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('HDEL', KEYS[7], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return {0, #requeue, deadLettered}
