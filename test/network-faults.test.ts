@@ -144,34 +144,44 @@ describe("network faults between the collector and Redis", () => {
     expect(verdict.counts).toMatchObject({ acknowledged: 20_000, handled: 20_000, duplicates: 0 });
   });
 
-  it("a black hole during ingest holds the stream; once the link heals every event is stored once", async () => {
+  /**
+   * Streams `total` events through a collector whose Redis link goes through a proxy, puts in
+   * `fault` once some are stored, then drains with a worker and checks each id stored once.
+   */
+  async function ingestThroughFault(
+    scenario: string,
+    total: number,
+    fault: (proxy: FaultProxy) => Promise<void>,
+  ) {
     const { startCollector, startWorker, producer, send, expectNothingLost } = run();
     const proxy = await redisProxy();
     const { port } = await startCollector({ REDIS_URL: proxy.url() });
     const events = producer({ address: `127.0.0.1:${port}`, batchSize: 100 });
-    const done = send(events, 10_000, 5_000);
+    const done = send(events, total, 5_000);
     await expect.poll(() => events.totals.stored, { timeout: 20_000 }).toBeGreaterThan(1000);
-    proxy.setMode({ kind: "blackhole" });
-    await hold(2000);
-    proxy.setMode({ kind: "pass" });
-    await done;
-    startWorker("drainer");
-    const verdict = await expectNothingLost("collector-Redis black hole 2 s");
-    expect(verdict.counts).toMatchObject({ acknowledged: 10_000, handled: 10_000, duplicates: 0 });
-  });
-  it("a half-open link mid-ingest: the collector drops it, answers UNAVAILABLE, and the producer's resend is stored once", async () => {
-    const { startCollector, startWorker, producer, send, expectNothingLost } = run();
-    const proxy = await redisProxy();
-    const { port } = await startCollector({ REDIS_URL: proxy.url() });
-    const events = producer({ address: `127.0.0.1:${port}`, batchSize: 100 });
-    const done = send(events, 10_000, 5_000);
-    await expect.poll(() => events.totals.stored, { timeout: 20_000 }).toBeGreaterThan(1000);
-    proxy.stallOpenConnections("to-client");
+    await fault(proxy);
     const totals = await done;
-    expect(totals.reconnects).toBeGreaterThanOrEqual(1);
     startWorker("drainer");
-    const verdict = await expectNothingLost("collector-Redis half-open, no reset");
-    expect(verdict.counts).toMatchObject({ acknowledged: 10_000, handled: 10_000, duplicates: 0 });
+    const verdict = await expectNothingLost(scenario);
+    expect(verdict.counts).toMatchObject({ acknowledged: total, handled: total, duplicates: 0 });
+    return totals;
+  }
+
+  it("a black hole during ingest holds the stream; once the link heals every event is stored once", async () => {
+    await ingestThroughFault("collector-Redis black hole 2 s", 10_000, async (proxy) => {
+      proxy.setMode({ kind: "blackhole" });
+      await hold(2000);
+      proxy.setMode({ kind: "pass" });
+    });
+  });
+
+  it("a half-open link mid-ingest: the collector drops it, answers UNAVAILABLE, and the producer's resend is stored once", async () => {
+    const totals = await ingestThroughFault(
+      "collector-Redis half-open, no reset",
+      10_000,
+      async (proxy) => proxy.stallOpenConnections("to-client"),
+    );
+    expect(totals.reconnects).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -153,10 +153,10 @@ export async function ingest(
 ): Promise<IngestFigures> {
   const queue = newQueue("ingest");
   const { child, address } = await startCollector(redis, queue, collectorEnv);
-  const collectorBefore = cpuSeconds(child.process.pid!);
+  const collectorBefore = cpuSeconds(child.child.pid!);
   const redisBefore = await redisCpuSeconds(redis);
   const run = await runProducers(address, events, producers, rpc);
-  const collectorCpu = cpuSeconds(child.process.pid!) - collectorBefore;
+  const collectorCpu = cpuSeconds(child.child.pid!) - collectorBefore;
   const redisCpu = (await redisCpuSeconds(redis)) - redisBefore;
   const length = await redis.client.llen(queue);
   const keys = queueKeys(queue);
@@ -254,9 +254,9 @@ export async function collectorMemory(
     queue,
     nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions },
   );
-  const idle = rssMiB(child.process.pid!);
+  const idle = rssMiB(child.child.pid!);
   await runProducers(address, events, producers, "batch");
-  const peak = peakRssMiB(child.process.pid!);
+  const peak = peakRssMiB(child.child.pid!);
   await cleanUp(redis, [child]);
   return { idle, peak };
 }

@@ -21,4 +21,4 @@ export { RECORDING_HANDLER, readRecords } from "./records.js";
 export type { CrashMoment, RedisCrashOptions, RedisCrashResult } from "./redis-crash.js";
 export { runRedisCrashRound } from "./redis-crash.js";
 export type { ServiceName, ServiceProcess } from "./services.js";
-export { spawnService, startCollectorProcess, until } from "./services.js";
+export { spawnService, startCollectorProcess } from "./services.js";

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProducer, type ProducerTotals, sampleEvents } from "@eventpipe/producer";
 import { queueKeys } from "@eventpipe/queue";
-import { freePort, startRedisServer } from "@eventpipe/testkit";
+import { freePort, startRedisServer, until } from "@eventpipe/testkit";
 import { Redis } from "ioredis";
 import { Ledger, type LedgerVerdict } from "./ledger.js";
 import { recordingAcks, recordOutcome, waitUntilDrained } from "./outcome.js";
 import { RECORDING_HANDLER } from "./records.js";
-import { type ServiceProcess, spawnService, startCollectorProcess, until } from "./services.js";
+import { type ServiceProcess, spawnService, startCollectorProcess } from "./services.js";
 
 /**
  * When Redis dies:
