@@ -4,6 +4,7 @@
 // half-open link whose replies never come back. Every scenario accounts for each event id.
 import { afterEach, describe, expect, it } from "vitest";
 import { type FaultProxy, startFaultProxy } from "../packages/faults/src/index.js";
+import type { Producer } from "../packages/producer/src/index.js";
 import { readQueueStats } from "../packages/queue/src/index.js";
 import { useFaultRun } from "../test-support/fault-run.js";
 
@@ -206,20 +207,53 @@ describe("network faults between the producer and the collector", () => {
     expect(verdict.counts).toMatchObject({ acknowledged: 20_000, handled: 20_000, duplicates: 0 });
   });
 
-  it("a black hole longer than the producer's ack timeout: it gives up on the call, reconnects once the link heals, and nothing is lost", async () => {
+  /**
+   * Streams `total` events to the collector through a proxy with an ack timeout of 1 s, puts
+   * in `fault` once some are stored, then drains with a worker and checks each id stored once.
+   */
+  async function publishThroughFault(
+    scenario: string,
+    total: number,
+    fault: (proxy: FaultProxy, events: Producer) => Promise<void>,
+  ) {
     const { startCollector, startWorker, producer, send, expectNothingLost } = run();
     const { port } = await startCollector();
     const proxy = await proxyTo(port);
-    proxy.setMode({ kind: "latency", ms: 5 });
     const events = producer({ address: proxy.address, batchSize: 100, ackTimeoutMs: 1000 });
-    const done = send(events, 10_000, 5_000);
+    const done = send(events, total, 5_000);
     await expect.poll(() => events.totals.stored, { timeout: 20_000 }).toBeGreaterThan(1000);
-    proxy.setMode({ kind: "blackhole" });
-    await expect.poll(() => events.totals.reconnects, { timeout: 20_000 }).toBeGreaterThan(0);
-    proxy.setMode({ kind: "pass" });
-    await done;
+    await fault(proxy, events);
+    const totals = await done;
     startWorker("drainer");
-    const verdict = await expectNothingLost("producer-collector black hole > ack timeout");
-    expect(verdict.counts).toMatchObject({ acknowledged: 10_000, handled: 10_000, duplicates: 0 });
+    const verdict = await expectNothingLost(scenario);
+    expect(verdict.counts).toMatchObject({ acknowledged: total, handled: total, duplicates: 0 });
+    return totals;
+  }
+
+  it("a black hole longer than the producer's ack timeout: it gives up on the call, reconnects once the link heals, and nothing is lost", async () => {
+    await publishThroughFault(
+      "producer-collector black hole > ack timeout",
+      10_000,
+      async (proxy, events) => {
+        proxy.setMode({ kind: "blackhole" });
+        await expect.poll(() => events.totals.reconnects, { timeout: 20_000 }).toBeGreaterThan(0);
+        proxy.setMode({ kind: "pass" });
+      },
+    );
+  });
+
+  it("a half-open link (acks never come back): the producer gives the call up, resends on a new one, and each event is stored once", async () => {
+    const totals = await publishThroughFault(
+      "producer-collector half-open",
+      10_000,
+      async (proxy) => proxy.stallOpenConnections("to-client"),
+    );
+    expect(totals.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it("added latency slows the producer down and loses nothing", async () => {
+    await publishThroughFault("producer-collector latency 20 ms each way", 5_000, async (proxy) =>
+      proxy.setMode({ kind: "latency", ms: 20 }),
+    );
   });
 });

@@ -3,6 +3,7 @@
 // are taken back), with `appendfsync always` and `everysec`: a process crash loses nothing
 // acknowledged in either. Each round accounts for every event id (the same rounds that
 // `pnpm soak` repeats, smaller).
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   type CrashMoment,
@@ -31,6 +32,8 @@ describe("Redis killed and restarted", () => {
         workMs: 20,
         downMs: 1500,
         drainTimeoutMs: 60_000,
+        // Memory-backed where possible, as for every test Redis (test-support/redis-server.ts).
+        redisBaseDir: existsSync("/dev/shm") ? "/dev/shm" : undefined,
       });
       process.stdout.write(
         `[fault-injection] ${formatVerdict(label, result.verdict)} killed at ${JSON.stringify(result.atKill)}\n`,

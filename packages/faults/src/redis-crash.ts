@@ -38,6 +38,8 @@ export interface RedisCrashOptions {
   readonly workMs?: number;
   /** Bound on the whole round after the restart. Default 120 s. */
   readonly drainTimeoutMs?: number;
+  /** Where Redis keeps its data (a temporary folder is made in it); default: the system's. */
+  readonly redisBaseDir?: string;
 }
 
 export interface RedisCrashResult {
@@ -55,6 +57,7 @@ export async function runRedisCrashRound(options: RedisCrashOptions): Promise<Re
   const dir = mkdtempSync(join(tmpdir(), "eventpipe-crash-"));
   const recordFile = join(dir, "handled.log");
   const redisServer = await startRedisServer({
+    baseDir: options.redisBaseDir,
     extraArgs: ["--appendfsync", options.appendfsync],
   });
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });

@@ -26,6 +26,8 @@ export function redisServerInstalled(): boolean {
 export interface RedisServerOptions {
   /** Where the data lives; default: a new temporary folder, removed by destroy(). */
   readonly dir?: string;
+  /** Where that temporary folder is made; default: the system's temporary directory. */
+  readonly baseDir?: string;
   readonly extraArgs?: readonly string[];
 }
 
@@ -47,7 +49,7 @@ export interface RedisServer {
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "eventpipe-redis-"));
+  const dir = options.dir ?? mkdtempSync(join(options.baseDir ?? tmpdir(), "eventpipe-redis-"));
   let child: ChildProcess | undefined;
 
   const end = async (signal: NodeJS.Signals) => {
