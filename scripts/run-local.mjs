@@ -118,6 +118,8 @@ async function main() {
   const collector = start("collector", process.execPath, ["packages/collector/dist/main.js"], {
     ...common,
     COLLECTOR_LISTEN: collectorAddress,
+    // The local run streams over gRPC; HTTP only when COLLECTOR_HTTP_LISTEN asks for it.
+    COLLECTOR_HTTP_LISTEN: process.env.COLLECTOR_HTTP_LISTEN ?? "",
   });
   await until("the collector", () => {
     const probe = spawnSync(

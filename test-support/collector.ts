@@ -11,7 +11,10 @@ import {
 import { connectRedis } from "../packages/queue/src/index.js";
 
 export interface TestCollector {
+  /** gRPC host:port. */
   readonly address: string;
+  /** http://127.0.0.1:<port> of the HTTP door. */
+  readonly httpUrl: string;
   readonly collector: Collector;
   readonly redis: Redis;
   readonly config: CollectorConfig;
@@ -27,6 +30,7 @@ export async function startTestCollector(
     REDIS_URL: redisUrl,
     QUEUE_NAME: queueName,
     COLLECTOR_LISTEN: "127.0.0.1:0",
+    COLLECTOR_HTTP_LISTEN: "127.0.0.1:0",
     HEALTH_CHECK_INTERVAL_MS: "100",
     SHUTDOWN_GRACE_MS: "2000",
     ...env,
@@ -38,6 +42,7 @@ export async function startTestCollector(
   const port = await collector.listen();
   return {
     address: `127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${collector.httpPort}`,
     collector,
     redis,
     config,

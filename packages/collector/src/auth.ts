@@ -1,8 +1,9 @@
-// Bearer-token authentication for the collector's RPCs (health stays open for probes).
+// Bearer-token authentication for the collector's RPCs and HTTP routes (health stays open).
 //
 // Tokens come from COLLECTOR_TOKENS (comma-separated) and/or COLLECTOR_TOKENS_FILE (one per
-// line, # comments). Each entry is `name:secret` or `name:secret:Rpc1|Rpc2`; the name is
-// what logs show, the optional list limits the token to those RPCs. Secrets are compared as
+// line, # comments). Each entry is `name:secret` or `name:secret:limit1|limit2`; the name is
+// what logs show, the optional list limits the token to scopes (`ingest`: every way of sending
+// events, gRPC and HTTP; `schemas`: the schema registry) or single RPCs (`StreamEvents`). Secrets are compared as
 // SHA-256 digests with timingSafeEqual against every configured token, so the time taken
 // says nothing about how much of a guess was right.
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -29,7 +30,7 @@ function parseEntry(entry: string, variable: string): TokenEntry {
     throw new ConfigError(
       variable,
       "***",
-      "entries of the form name:secret[:Rpc|Rpc], secrets of 16+ characters",
+      "entries of the form name:secret[:scope|Rpc...], secrets of 16+ characters",
     );
   }
   return {
@@ -65,20 +66,34 @@ export function readTokens(env: Env): readonly TokenEntry[] {
   return Object.freeze(entries);
 }
 
-/** Checks the `authorization: Bearer <token>` metadata of a call to `method`. */
-export function authenticate(
+/** What a token may be limited to: a scope, or the name of one RPC. */
+export type Scope = "ingest" | "schemas";
+
+export type Authorization =
+  | { readonly ok: true; readonly name: string | undefined }
+  | {
+      readonly ok: false;
+      /** No valid token (401 / UNAUTHENTICATED), or a token not allowed here (403 / PERMISSION_DENIED). */
+      readonly problem: "unauthenticated" | "forbidden";
+      readonly details: string;
+    };
+
+/**
+ * Checks an `authorization: Bearer <token>` header for an action (`name`, such as an RPC or
+ * "POST /v1/events", in `scope`). A token limited to a list may name the scope or the action.
+ */
+export function authorize(
   tokens: readonly TokenEntry[],
-  metadata: Metadata,
-  method: string,
-): AuthOutcome {
+  header: string | undefined,
+  action: { readonly name: string; readonly scope: Scope },
+): Authorization {
   if (tokens.length === 0) return { ok: true, name: undefined };
-  const header = metadata.get("authorization")[0];
-  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
   if (match === null) {
     return {
       ok: false,
-      code: status.UNAUTHENTICATED,
-      details: "missing or malformed authorization metadata: send `authorization: Bearer <token>`",
+      problem: "unauthenticated",
+      details: "missing or malformed authorization: send `authorization: Bearer <token>`",
     };
   }
   const presented = digest(match[1]!);
@@ -87,15 +102,34 @@ export function authenticate(
     // No early exit: every entry is compared whatever matched.
     if (timingSafeEqual(entry.digest, presented) && found === undefined) found = entry;
   }
-  if (found === undefined) {
-    return { ok: false, code: status.UNAUTHENTICATED, details: "unknown token" };
-  }
-  if (found.methods !== undefined && !found.methods.has(method)) {
+  if (found === undefined)
+    return { ok: false, problem: "unauthenticated", details: "unknown token" };
+  if (
+    found.methods !== undefined &&
+    !found.methods.has(action.name) &&
+    !found.methods.has(action.scope)
+  ) {
     return {
       ok: false,
-      code: status.PERMISSION_DENIED,
-      details: `token "${found.name}" may not call ${method}`,
+      problem: "forbidden",
+      details: `token "${found.name}" may not call ${action.name}`,
     };
   }
   return { ok: true, name: found.name };
+}
+
+/** authorize() for a gRPC call to an ingest RPC, as a gRPC status. */
+export function authenticate(
+  tokens: readonly TokenEntry[],
+  metadata: Metadata,
+  method: string,
+): AuthOutcome {
+  const header = metadata.get("authorization")[0];
+  const outcome = authorize(tokens, typeof header === "string" ? header : undefined, {
+    name: method,
+    scope: "ingest",
+  });
+  if (outcome.ok) return outcome;
+  const code = outcome.problem === "forbidden" ? status.PERMISSION_DENIED : status.UNAUTHENTICATED;
+  return { ok: false, code, details: outcome.details };
 }

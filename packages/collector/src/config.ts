@@ -29,7 +29,10 @@ export interface EventLimits {
 }
 
 export interface CollectorConfig {
-  readonly listen: string;
+  /** gRPC host:port; undefined when COLLECTOR_LISTEN is empty (no gRPC). */
+  readonly listen: string | undefined;
+  /** HTTP host:port; undefined when COLLECTOR_HTTP_LISTEN is empty (no HTTP). */
+  readonly httpListen: string | undefined;
   readonly redis: RedisConnection;
   readonly queueName: string;
   /** Most events written to Redis in one script call. */
@@ -56,6 +59,7 @@ export interface CollectorConfig {
 
 export const COLLECTOR_DEFAULTS = Object.freeze({
   listen: "0.0.0.0:50051",
+  httpListen: "0.0.0.0:8080",
   queueName: DEFAULT_QUEUE_NAME,
   chunkSize: 1000,
   maxBufferedEvents: 20_000,
@@ -80,10 +84,16 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   }),
 });
 
+/** host:port, or undefined when the variable is set but empty (that door is off). */
+function readOptionalHostPort(env: Env, name: string, fallback: string): string | undefined {
+  return env[name]?.trim() === "" ? undefined : readHostPort(env, name, fallback);
+}
+
 export function readCollectorConfig(env: Env = process.env): CollectorConfig {
   const d = COLLECTOR_DEFAULTS;
   return Object.freeze({
-    listen: readHostPort(env, "COLLECTOR_LISTEN", d.listen),
+    listen: readOptionalHostPort(env, "COLLECTOR_LISTEN", d.listen),
+    httpListen: readOptionalHostPort(env, "COLLECTOR_HTTP_LISTEN", d.httpListen),
     redis: readRedisConnection(env),
     queueName: readString(env, "QUEUE_NAME", d.queueName),
     // The Lua scripts unpack() a chunk's ids in one go; Lua's stack allows about 8,000 values.

@@ -8,6 +8,7 @@
 // collector. Storing the bytes as sent also keeps fields this version does not know yet.
 // Workers decode the full Event with the generated code.
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { Event } from "@eventpipe/proto";
 
 /** What the collector reads of one event. Field semantics follow event.proto. */
 export interface EventView {
@@ -18,6 +19,10 @@ export interface EventView {
   /** Milliseconds since the epoch, as sent (int64). */
   readonly timestamp: bigint;
   readonly payloadBytes: number;
+  /** Where the payload starts in the event's bytes (IncomingEvent.bytes). */
+  readonly payloadOffset: number;
+  /** The schema version the payload names; 0: the latest. */
+  readonly schemaVersion: number;
   readonly sourceBytes: number;
   /** Map entries on the wire (a repeated key counts each time). */
   readonly attributeCount: number;
@@ -48,6 +53,7 @@ const TIMESTAMP = tagOf(3, WireType.Varint);
 const PAYLOAD = tagOf(4, LEN);
 const SOURCE = tagOf(5, LEN);
 const ATTRIBUTE = tagOf(6, LEN);
+const SCHEMA_VERSION = tagOf(7, WireType.Varint);
 
 /** Skips a length-delimited field's body without copying it; returns its length. */
 function skipLength(reader: BinaryReader): number {
@@ -66,6 +72,8 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
   let typeBytes = 0;
   let timestamp = 0n;
   let payloadBytes = 0;
+  let payloadOffset = 0;
+  let schemaVersion = 0;
   let sourceBytes = 0;
   let attributeCount = 0;
   let largestAttributeBytes = 0;
@@ -86,6 +94,10 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
         break;
       case PAYLOAD:
         payloadBytes = skipLength(reader);
+        payloadOffset = reader.pos - payloadBytes - start;
+        break;
+      case SCHEMA_VERSION:
+        schemaVersion = reader.uint32();
         break;
       case SOURCE:
         sourceBytes = skipLength(reader);
@@ -112,6 +124,8 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
     typeBytes,
     timestamp,
     payloadBytes,
+    payloadOffset,
+    schemaVersion,
     sourceBytes,
     attributeCount,
     largestAttributeBytes,
@@ -146,6 +160,11 @@ export function decodeIncomingEvent(bytes: Uint8Array): IncomingEvent {
   return scanEvent(reader, bytes, bytes.length);
 }
 
+/** An event built in memory (from HTTP JSON, say), encoded once as it is then stored. */
+export function incomingFromEvent(event: Event): IncomingEvent {
+  return decodeIncomingEvent(Event.encode(event).finish());
+}
+
 /** Reads one length-delimited Event field at the reader's position. */
 function readEventField(reader: BinaryReader, buffer: Uint8Array): IncomingEvent {
   const length = reader.uint32();
@@ -178,4 +197,9 @@ export function decodeIncomingPublish(buffer: Uint8Array): IncomingPublish {
     else reader.skip(tag & 7);
   }
   return { sequence, events };
+}
+
+/** The payload bytes of an event, without copying. */
+export function payloadOf(event: IncomingEvent): Uint8Array {
+  return event.bytes.subarray(event.payloadOffset, event.payloadOffset + event.payloadBytes);
 }

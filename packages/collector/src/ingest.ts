@@ -1,6 +1,6 @@
 // Turns chunks of events into atomic Redis writes and keeps an honest tally: an event counts
 // as stored only after Redis acknowledged the script call that stored it.
-import type { Rejection } from "@eventpipe/proto";
+import { type Rejection, RejectionReason } from "@eventpipe/proto";
 import {
   BacklogFullError,
   type EnqueueEntry,
@@ -8,11 +8,12 @@ import {
   encodeReceivedEvent,
   type QueueStore,
 } from "@eventpipe/queue";
+import type { SchemaValidators } from "@eventpipe/schemas";
 import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
 import { RedisOutOfMemoryError, RedisUnavailableError } from "./errors.js";
 import type { EventBudget } from "./event-budget.js";
-import type { IncomingEvent } from "./incoming.js";
+import { type IncomingEvent, payloadOf } from "./incoming.js";
 import { validateEvent } from "./validate.js";
 
 /** Rejections listed in one reply; the count covers them all. */
@@ -45,14 +46,18 @@ export function addToTally(tally: Tally, result: ChunkResult): void {
   }
 }
 
+/** A loading, busy or read-only (failing over) server: a passing condition, not a bug. */
+export function isTransientReplyError(error: Error): boolean {
+  return (
+    error.name === "ReplyError" &&
+    /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/.test(error.message)
+  );
+}
+
 /** Errors that mean "Redis did not take the write" (as opposed to a bug): retryable. */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error.name === "ReplyError") {
-    // A loading, busy or read-only (failing over) server is a passing condition.
-    return /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/.test(error.message);
-  }
-  return true;
+  return error.name === "ReplyError" ? isTransientReplyError(error) : true;
 }
 
 function isRedisOutOfMemory(error: unknown): boolean {
@@ -82,10 +87,20 @@ function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
+/** The payload against the type's registered schema, if any (compiled validators, no I/O). */
+function schemaProblem(schemas: SchemaValidators, event: IncomingEvent): string | undefined {
+  const check = schemas.check(event.type, event.schemaVersion || undefined, payloadOf(event));
+  if (check.ok) return undefined;
+  const version = check.version === undefined ? "" : ` v${check.version}`;
+  return `payload${check.instancePath} ${check.message} (schema of "${event.type.slice(0, 64)}"${version})`;
+}
+
 export function createChunkWriter(
   redis: Redis,
   store: QueueStore,
   config: CollectorConfig,
+  /** Registered JSON Schemas to enforce; none when omitted. */
+  schemas?: SchemaValidators,
 ): ChunkWriter {
   const allowed =
     config.limits.allowedTypes.length > 0 ? new Set(config.limits.allowedTypes) : undefined;
@@ -110,13 +125,24 @@ export function createChunkWriter(
 
   return {
     async write(events, firstIndex) {
+      // Until the registry has been read once, nothing says which types have a schema, and
+      // storing an event unchecked could let through one that breaks it.
+      if (schemas !== undefined && !schemas.loaded) {
+        throw new RedisUnavailableError(0, new Error("the registered schemas are not loaded yet"));
+      }
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);
       const rejections: Rejection[] = [];
       const entries: EnqueueEntry[] = [];
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
-        const problem = validateEvent(event, config.limits, allowed, latestTimestamp);
+        let problem = validateEvent(event, config.limits, allowed, latestTimestamp);
+        if (problem === undefined && schemas?.active) {
+          const message = schemaProblem(schemas, event);
+          if (message !== undefined) {
+            problem = { reason: RejectionReason.REJECTION_REASON_SCHEMA_VIOLATION, message };
+          }
+        }
         if (problem === undefined) {
           entries.push({
             eventId: event.eventId,

@@ -1,9 +1,9 @@
 // The collector process: reads the environment, connects, listens, and shuts down cleanly on
 // SIGTERM/SIGINT (stop accepting, finish in-flight streams within SHUTDOWN_GRACE_MS, close Redis).
 import { connectRedis, describeRedis, stopOnSignals } from "@eventpipe/queue";
+import { createCollector } from "./collector.js";
 import { readCollectorConfig } from "./config.js";
 import { createLogger } from "./logger.js";
-import { createCollector } from "./server.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof readCollectorConfig>;

@@ -1,5 +1,5 @@
-// createCollector: the gRPC ingestion server. It owns no process concerns (env, signals);
-// main.ts wires those. Tests create collectors directly.
+// The collector's gRPC door: the EventService RPCs and grpc.health.v1, over the shared core
+// (validation, schemas, deduplication, enqueue). createCollector (collector.ts) opens it.
 import { once } from "node:events";
 import {
   HealthService,
@@ -8,7 +8,6 @@ import {
   RejectionReason,
   type StreamSummary,
 } from "@eventpipe/proto";
-import { createQueueStore, queueKeys } from "@eventpipe/queue";
 import {
   type Metadata,
   Server,
@@ -19,40 +18,34 @@ import {
   type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { authenticate } from "./auth.js";
 import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
+import type { IngestCore } from "./core.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
-import { EventBudget } from "./event-budget.js";
-import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
-import { addToTally, createChunkWriter, emptyTally, GroupWriter, type Tally } from "./ingest.js";
+import { addToTally, emptyTally, GroupWriter, type Tally } from "./ingest.js";
 import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
 import { serverCredentials } from "./tls.js";
 
-export interface CollectorDependencies {
-  /** A connection made with connectRedis(..., "writer"): it must fail fast when Redis is down. */
-  readonly redis: Redis;
+export interface GrpcDoorDependencies {
   readonly config: CollectorConfig;
   readonly logger: Logger;
   /** Default: built from config.tls (plaintext when unset). */
   readonly credentials?: ServerCredentials;
 }
 
-export interface Collector {
+export interface GrpcDoor {
   /** Binds config.listen (port 0 picks a free one) and starts serving; resolves the port. */
   listen(): Promise<number>;
-  readonly health: HealthMonitor;
   /** Streams being served right now. */
   readonly activeStreams: number;
   /**
    * Stops accepting streams, lets the active ones finish for up to the grace period, then
-   * ends the rest with UNAVAILABLE and the count each stored. Idempotent. Does not close
-   * the Redis connection, which the caller owns.
+   * ends the rest with UNAVAILABLE and the count each stored. Idempotent.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs: number): Promise<void>;
 }
 
 function rejectionOfMalformed(index: number, message: MalformedMessage): Rejection {
@@ -75,16 +68,10 @@ function summaryOf(tally: Tally): StreamSummary {
   };
 }
 
-export function createCollector({
-  redis,
-  config,
-  logger,
-  credentials = serverCredentials(config.tls),
-}: CollectorDependencies): Collector {
-  const store = createQueueStore(redis, queueKeys(config.queueName));
-  const writer = createChunkWriter(redis, store, config);
-  const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
-  const budget = new EventBudget(config.maxBufferedEvents);
+export function createGrpcDoor(
+  { writer, budget, health }: IngestCore,
+  { config, logger, credentials = serverCredentials(config.tls) }: GrpcDoorDependencies,
+): GrpcDoor {
   const shutdown = new AbortController();
   const active = new Set<Promise<void>>();
   let streamCounter = 0;
@@ -286,24 +273,23 @@ export function createCollector({
 
   let closing: Promise<void> | undefined;
   return {
-    health,
     get activeStreams() {
       return active.size;
     },
     listen() {
       return new Promise((resolve, reject) => {
-        server.bindAsync(config.listen, credentials, (error, port) => {
+        const listen = config.listen ?? "127.0.0.1:0";
+        server.bindAsync(listen, credentials, (error, port) => {
           if (error) reject(error);
           else {
-            logger.info({ listen: config.listen, port }, "collector listening");
+            logger.info({ listen, port }, "grpc listening");
             resolve(port);
           }
         });
       });
     },
-    close(graceMs = config.shutdownGraceMs) {
+    close(graceMs) {
       closing ??= (async () => {
-        health.stop();
         // tryShutdown refuses new calls at once and waits for the active ones.
         const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
@@ -312,7 +298,6 @@ export function createCollector({
         shutdown.abort();
         await Promise.allSettled([...active]);
         server.forceShutdown();
-        logger.info("collector stopped");
       })();
       return closing;
     },

@@ -1,6 +1,7 @@
-// gRPC transport security from the environment: TLS when a certificate and key are given,
+// Transport security for both doors from the environment: TLS when a certificate and key are given,
 // mutual TLS when a client CA is given too (clients must present a certificate it signed).
 import { readFileSync } from "node:fs";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
 import { ConfigError, type Env, readOptionalString } from "@eventpipe/queue";
 import { ServerCredentials } from "@grpc/grpc-js";
 
@@ -53,4 +54,19 @@ export function serverCredentials(tls: TlsFiles | undefined): ServerCredentials 
     ],
     clientCa !== null,
   );
+}
+
+/** The same files for the HTTP door: HTTPS, and with a client CA, mutual TLS. */
+export function httpsOptions(tls: TlsFiles): HttpsServerOptions {
+  const options: HttpsServerOptions = {
+    cert: read("COLLECTOR_TLS_CERT_FILE", tls.certFile),
+    key: read("COLLECTOR_TLS_KEY_FILE", tls.keyFile),
+  };
+  if (tls.clientCaFile === undefined) return options;
+  return {
+    ...options,
+    ca: read("COLLECTOR_TLS_CLIENT_CA_FILE", tls.clientCaFile),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
 }

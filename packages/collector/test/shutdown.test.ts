@@ -22,6 +22,7 @@ async function startCollector(queue: string, graceMs: number): Promise<string> {
     REDIS_URL: redisUrl,
     QUEUE_NAME: queue,
     COLLECTOR_LISTEN: `127.0.0.1:${port}`,
+    COLLECTOR_HTTP_LISTEN: "",
     SHUTDOWN_GRACE_MS: String(graceMs),
   });
   await expect.poll(() => proc!.output(), { timeout: 10_000 }).toContain("collector listening");

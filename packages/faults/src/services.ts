@@ -25,7 +25,11 @@ export async function startCollectorProcess(
   env: Record<string, string>,
   timeoutMs = 10_000,
 ): Promise<ServiceProcess> {
-  const proc = spawnService("collector", { COLLECTOR_LISTEN: `127.0.0.1:${port}`, ...env });
+  const proc = spawnService("collector", {
+    COLLECTOR_LISTEN: `127.0.0.1:${port}`,
+    COLLECTOR_HTTP_LISTEN: "",
+    ...env,
+  });
   try {
     await waitForOutput(proc, "collector listening", timeoutMs);
   } catch (error) {

@@ -12,6 +12,7 @@ export function newEvent(type: string, fields: Partial<Omit<Event, "type">> = {}
     payload: Buffer.alloc(0),
     source: "",
     attributes: {},
+    schemaVersion: 0,
     ...fields,
   };
 }

@@ -48,6 +48,8 @@ export enum RejectionReason {
   REJECTION_REASON_SOURCE_TOO_LONG = 10,
   /** REJECTION_REASON_MALFORMED - The message did not decode as protobuf; its events (if any) are unknown. */
   REJECTION_REASON_MALFORMED = 11,
+  /** REJECTION_REASON_SCHEMA_VIOLATION - The payload does not follow the JSON Schema registered for the event's type. */
+  REJECTION_REASON_SCHEMA_VIOLATION = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -89,6 +91,9 @@ export function rejectionReasonFromJSON(object: any): RejectionReason {
     case 11:
     case "REJECTION_REASON_MALFORMED":
       return RejectionReason.REJECTION_REASON_MALFORMED;
+    case 12:
+    case "REJECTION_REASON_SCHEMA_VIOLATION":
+      return RejectionReason.REJECTION_REASON_SCHEMA_VIOLATION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -122,6 +127,8 @@ export function rejectionReasonToJSON(object: RejectionReason): string {
       return "REJECTION_REASON_SOURCE_TOO_LONG";
     case RejectionReason.REJECTION_REASON_MALFORMED:
       return "REJECTION_REASON_MALFORMED";
+    case RejectionReason.REJECTION_REASON_SCHEMA_VIOLATION:
+      return "REJECTION_REASON_SCHEMA_VIOLATION";
     case RejectionReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -138,6 +145,8 @@ export interface Event {
   /** Who produced the event (service name, host...). */
   source: string;
   attributes: { [key: string]: string };
+  /** The version of the type's registered JSON Schema the payload follows; 0: the latest. */
+  schemaVersion: number;
 }
 
 export interface Event_AttributesEntry {
@@ -187,7 +196,15 @@ export interface PublishAck {
 }
 
 function createBaseEvent(): Event {
-  return { eventId: "", type: "", timestamp: 0n, payload: Buffer.alloc(0), source: "", attributes: {} };
+  return {
+    eventId: "",
+    type: "",
+    timestamp: 0n,
+    payload: Buffer.alloc(0),
+    source: "",
+    attributes: {},
+    schemaVersion: 0,
+  };
 }
 
 export const Event: MessageFns<Event> = {
@@ -213,6 +230,9 @@ export const Event: MessageFns<Event> = {
     globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
       Event_AttributesEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
     });
+    if (message.schemaVersion !== 0) {
+      writer.uint32(56).uint32(message.schemaVersion);
+    }
     return writer;
   },
 
@@ -280,6 +300,14 @@ export const Event: MessageFns<Event> = {
             }
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -317,6 +345,11 @@ export const Event: MessageFns<Event> = {
           {},
         )
         : {},
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
     };
   },
 
@@ -346,6 +379,9 @@ export const Event: MessageFns<Event> = {
         });
       }
     }
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
     return obj;
   },
 
@@ -368,6 +404,7 @@ export const Event: MessageFns<Event> = {
       },
       {},
     );
+    message.schemaVersion = object.schemaVersion ?? 0;
     return message;
   },
 };
