@@ -1,337 +1,101 @@
-// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--out bench-results/latest.json]`
+// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas]
+//   [--out bench-results/latest.json (bench-results/only-<groups>.json with --only)]`
 //
 // Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
 // private redis-server, and prints every figure with its ratio. Several runs per figure:
-// the table shows the median and the spread (min-max).
+// the table shows the median and the spread (min-max). `--only` measures some groups of rows:
+// `core` (ceilings, BullMQ, gRPC ingest, drain, I/O, end to end, memory, latency), `http` (the
+// HTTP door and its fastify ceiling), `schemas` (JSON Schema validation on the gRPC ingest,
+// at least 3 rounds even with --quick: its figure is the difference of two noisy ones).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { runBullmq } from "./bullmq-baseline.js";
-import { startBenchRedis } from "./redis-server.js";
-import {
-  collectorMemory,
-  drain,
-  endToEnd,
-  type IngestFigures,
-  ingest,
-  ioBound,
-  latency,
-  redisBenchmark,
-  sinkCeiling,
-} from "./scenarios.js";
-import { median, type Row, renderTable } from "./table.js";
+import { HTTP_BATCH, HTTP_IN_FLIGHT } from "./http-scenarios.js";
+import { measureCore } from "./measure-core.js";
+import { measureHttp } from "./measure-http.js";
+import { measureSchemas } from "./measure-schemas.js";
+import { type BenchRedis, startBenchRedis } from "./redis-server.js";
+import { SAMPLE_PAYLOAD_SCHEMA } from "./schema-scenario.js";
+import type { BenchSettings } from "./settings.js";
+import { bySection, type Row, renderTable } from "./table.js";
+
+const GROUPS = {
+  core: measureCore,
+  http: measureHttp,
+  schemas: measureSchemas,
+} satisfies Record<string, (redis: BenchRedis, settings: BenchSettings) => Promise<Row[]>>;
+type Group = keyof typeof GROUPS;
 
 const { values } = parseArgs({
   options: {
     events: { type: "string" },
     runs: { type: "string" },
     quick: { type: "boolean", default: false },
-    out: { type: "string", default: "bench-results/latest.json" },
+    only: { type: "string" },
+    out: { type: "string" },
   },
 });
 const quick = values.quick;
-const EVENTS = Number(values.events ?? (quick ? 100_000 : 1_000_000));
-const RUNS = Number(values.runs ?? (quick ? 1 : 3));
-const BULLMQ_JOBS = quick ? 20_000 : 100_000;
+const settings: BenchSettings = {
+  events: Number(values.events ?? (quick ? 100_000 : 1_000_000)),
+  runs: Number(values.runs ?? (quick ? 1 : 3)),
+  quick,
+};
 
-async function repeat(label: string, run: () => Promise<number>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    samples.push(await run());
-    console.log(`  ${label} run ${i + 1}/${RUNS}: ${samples.at(-1)!.toFixed(2)}`);
+function selectedGroups(): Group[] {
+  const all = Object.keys(GROUPS) as Group[];
+  if (values.only === undefined) return all;
+  const wanted = values.only.split(",").map((name) => name.trim());
+  const unknown = wanted.filter((name) => !all.includes(name as Group));
+  if (unknown.length > 0 || wanted.length === 0) {
+    console.error(`bench: --only=${values.only} is invalid: expected some of ${all.join(",")}`);
+    process.exit(2);
   }
-  return samples;
+  return all.filter((group) => wanted.includes(group));
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const groups = selectedGroups();
+  // A partial run does not overwrite the full run's results unless told to.
+  const out =
+    values.out ??
+    (values.only === undefined
+      ? "bench-results/latest.json"
+      : `bench-results/only-${groups.join("-")}.json`);
   console.log(
-    `eventpipe bench: ${EVENTS.toLocaleString("en")} events, ${RUNS} run(s) each, ${cpus().length} cores`,
+    `eventpipe bench: ${settings.events.toLocaleString("en")} events, ${settings.runs} run(s) each, ` +
+      `${cpus().length} cores, ${groups.join(", ")}`,
   );
   const redis = await startBenchRedis();
   const rows: Row[] = [];
   try {
-    console.log("ceilings");
-    const redisCeiling = redisBenchmark(redis.port);
-    await redis.client.flushall();
-    const sinkSingle = await repeat("grpc sink, single", () =>
-      sinkCeiling(redis, EVENTS, "single", 1),
-    );
-    const sinkBatch = await repeat("grpc sink, batch", () =>
-      sinkCeiling(redis, EVENTS, "batch", 1),
-    );
-    const sinkSingle4 = await repeat("grpc sink, single x4", () =>
-      sinkCeiling(redis, EVENTS, "single", 4),
-    );
-    const sinkBatch4 = await repeat("grpc sink, batch x4", () =>
-      sinkCeiling(redis, EVENTS, "batch", 4),
-    );
-
-    console.log("BullMQ");
-    const bull: { add: number[]; worker: number[]; e2e: number[] } = {
-      add: [],
-      worker: [],
-      e2e: [],
-    };
-    for (let i = 0; i < RUNS; i++) {
-      const figures = await runBullmq(redis.port, BULLMQ_JOBS, `bench-bullmq-${i}`);
-      bull.add.push(figures.addBulkPerSecond);
-      bull.worker.push(figures.workerPerSecond);
-      bull.e2e.push(figures.endToEndPerSecond);
-      console.log(
-        `  run ${i + 1}/${RUNS}: addBulk ${figures.addBulkPerSecond.toFixed(0)}/s, worker ${figures.workerPerSecond.toFixed(0)}/s`,
-      );
-    }
-    await redis.client.flushall();
-
-    console.log("ingest");
-    const cpu: IngestFigures["cpuMicros"][] = [];
-    const dedupBytes: number[] = [];
-    const rate = (figures: IngestFigures) => {
-      cpu.push(figures.cpuMicros);
-      dedupBytes.push(figures.dedupBytesPerEvent);
-      return figures.perSecond;
-    };
-    const single = await repeat("single-event RPC, 1 producer", async () =>
-      rate(await ingest(redis, EVENTS, "single", 1)),
-    );
-    cpu.length = 0;
-    const batch = await repeat("batch RPC, 1 producer", async () =>
-      rate(await ingest(redis, EVENTS, "batch", 1)),
-    );
-    const batchDedupBytes = median(dedupBytes.slice(-RUNS));
-    const batchCpu = {
-      collector: median(cpu.map((c) => c.collector)),
-      redis: median(cpu.map((c) => c.redis)),
-      producers: median(cpu.map((c) => c.producers)),
-    };
-    cpu.length = 0;
-    const batchNoDedup = await repeat("batch RPC, 1 producer, no dedup", async () =>
-      rate(await ingest(redis, EVENTS, "batch", 1, { DEDUP_WINDOW_SECONDS: "0" })),
-    );
-    const redisNoDedup = median(cpu.map((c) => c.redis));
-    const single4 = await repeat("single-event RPC, 4 producers", async () =>
-      rate(await ingest(redis, EVENTS, "single", 4)),
-    );
-    const batch4 = await repeat("batch RPC, 4 producers", async () =>
-      rate(await ingest(redis, EVENTS, "batch", 4)),
-    );
-
-    console.log("drain");
-    const drain1 = await repeat("1 worker", () => drain(redis, EVENTS, 1));
-    const drain2 = await repeat("2 workers", () => drain(redis, EVENTS, 2));
-    console.log("I/O-bound handler");
-    const io = await repeat("10,000 x 50 ms, 1 worker", () => ioBound(redis));
-    console.log("end to end");
-    const e2e = await repeat("2 workers", () => endToEnd(redis, EVENTS, 2));
-    console.log("collector memory and latency");
-    const idle: number[] = [];
-    const rss = await repeat("peak RSS, 4 producers", async () => {
-      const memory = await collectorMemory(redis, EVENTS, 4);
-      idle.push(memory.idle);
-      return memory.peak;
-    });
-    const rss16 = await repeat(
-      "peak RSS, 16 producers",
-      async () => (await collectorMemory(redis, EVENTS, 16)).peak,
-    );
-    const rssSmallYoung = await repeat(
-      "peak RSS, 4 producers, --max-semi-space-size=4",
-      async () => (await collectorMemory(redis, EVENTS, 4, "--max-semi-space-size=4")).peak,
-    );
-    const lat = await latency(redis, 10_000, quick ? 3 : 10);
-
-    const ratio = (ours: number[], theirs: number[]) => median(ours) / median(theirs);
-    rows.push(
-      {
-        section: "ceiling",
-        name: "grpc-js no-op sink, single events, 1 stream",
-        unit: "events/s",
-        samples: sinkSingle,
-      },
-      {
-        section: "ceiling",
-        name: "grpc-js no-op sink, batches of 100, 1 stream",
-        unit: "events/s",
-        samples: sinkBatch,
-      },
-      {
-        section: "ceiling",
-        name: "grpc-js no-op sink, single events, 4 streams",
-        unit: "events/s",
-        samples: sinkSingle4,
-      },
-      {
-        section: "ceiling",
-        name: "grpc-js no-op sink, batches of 100, 4 streams",
-        unit: "events/s",
-        samples: sinkBatch4,
-      },
-      ...(redisCeiling
-        ? [
-            {
-              section: "ceiling",
-              name: "redis-benchmark LPUSH -P 100",
-              unit: "ops/s",
-              samples: [redisCeiling.lpush],
-            },
-            {
-              section: "ceiling",
-              name: "redis-benchmark RPOP -P 100",
-              unit: "ops/s",
-              samples: [redisCeiling.rpop],
-            },
-          ]
-        : []),
-      {
-        section: "BullMQ",
-        name: `addBulk, ${BULLMQ_JOBS.toLocaleString("en")} jobs in chunks of 1,000`,
-        unit: "jobs/s",
-        samples: bull.add,
-      },
-      {
-        section: "BullMQ",
-        name: "no-op Worker, concurrency 50",
-        unit: "jobs/s",
-        samples: bull.worker,
-      },
-      {
-        section: "BullMQ",
-        name: "end to end (addBulk, then Worker)",
-        unit: "jobs/s",
-        samples: bull.e2e,
-      },
-      {
-        section: "ingest",
-        name: "single-event RPC, 1 producer",
-        unit: "events/s",
-        samples: single,
-        ratio: { value: ratio(single, sinkSingle), of: "grpc sink (single)", target: 0.85 },
-      },
-      {
-        section: "ingest",
-        name: "batch RPC, 1 producer",
-        unit: "events/s",
-        samples: batch,
-        ratio: { value: ratio(batch, bull.add), of: "BullMQ addBulk", target: 10 },
-        extra:
-          `${(ratio(batch, sinkBatch) * 100).toFixed(0)}% of grpc sink (batch); CPU per event: ` +
-          `collector ${batchCpu.collector.toFixed(1)} µs, Redis ${batchCpu.redis.toFixed(1)} µs, ` +
-          `producer ${batchCpu.producers.toFixed(1)} µs; dedup memory ${batchDedupBytes.toFixed(0)} B/event`,
-      },
-      {
-        section: "ingest",
-        name: "batch RPC, 1 producer, deduplication off",
-        unit: "events/s",
-        samples: batchNoDedup,
-        ratio: { value: ratio(batchNoDedup, bull.add), of: "BullMQ addBulk" },
-        extra: `Redis CPU per event ${redisNoDedup.toFixed(1)} µs`,
-      },
-      {
-        section: "ingest",
-        name: "single-event RPC, 4 producers",
-        unit: "events/s",
-        samples: single4,
-        ratio: { value: ratio(single4, sinkSingle4), of: "grpc sink (single x4)" },
-      },
-      {
-        section: "ingest",
-        name: "batch RPC, 4 producers",
-        unit: "events/s",
-        samples: batch4,
-        ratio: { value: ratio(batch4, sinkBatch4), of: "grpc sink (batch x4)" },
-      },
-      {
-        section: "drain",
-        name: "no-op handler, 1 worker",
-        unit: "events/s",
-        samples: drain1,
-        ratio: { value: ratio(drain1, bull.worker), of: "BullMQ Worker", target: 10 },
-      },
-      {
-        section: "drain",
-        name: "no-op handler, 2 workers",
-        unit: "events/s",
-        samples: drain2,
-        ratio: { value: ratio(drain2, bull.worker), of: "BullMQ Worker" },
-      },
-      {
-        section: "I/O",
-        name: "10,000 events x 50 ms, 1 worker",
-        unit: "s",
-        samples: io,
-        ratio: { value: 500 / median(io), of: "one at a time (500 s)" },
-        limit: { max: 2 },
-      },
-      {
-        section: "end to end",
-        name: "producer to last ack, 2 workers",
-        unit: "events/s",
-        samples: e2e,
-        ratio: { value: ratio(e2e, bull.e2e), of: "BullMQ end to end", target: 5 },
-      },
-      { section: "memory", name: "collector RSS, idle", unit: "MiB", samples: idle },
-      {
-        section: "memory",
-        name: "collector peak RSS, 4 producers at once",
-        unit: "MiB",
-        samples: rss,
-        limit: { max: 120 },
-      },
-      {
-        section: "memory",
-        name: "collector peak RSS, 16 producers at once",
-        unit: "MiB",
-        samples: rss16,
-        limit: { max: 120 },
-      },
-      {
-        section: "memory",
-        name: "collector peak RSS, 4 producers, NODE_OPTIONS=--max-semi-space-size=4",
-        unit: "MiB",
-        samples: rssSmallYoung,
-        limit: { max: 120 },
-      },
-      {
-        section: "latency",
-        name: "enqueue to handler start, p50 at 10,000/s",
-        unit: "ms",
-        samples: [lat.p50],
-      },
-      {
-        section: "latency",
-        name: "enqueue to handler start, p99 at 10,000/s",
-        unit: "ms",
-        samples: [lat.p99],
-        limit: { max: 5 },
-      },
-      {
-        section: "latency",
-        name: "the worker's own event-loop delay, p99, same run",
-        unit: "ms",
-        samples: [lat.loopDelayP99Ms],
-      },
-    );
+    for (const group of groups) rows.push(...(await GROUPS[group](redis, settings)));
   } finally {
     await redis.close();
   }
 
-  const table = renderTable(rows);
+  const table = renderTable(bySection(rows));
   console.log(`\n${table}`);
   const result = {
     date: new Date().toISOString(),
-    events: EVENTS,
-    runs: RUNS,
+    events: settings.events,
+    runs: settings.runs,
     cores: cpus().length,
     node: process.version,
     seconds: (Date.now() - started) / 1000,
-    rows,
+    groups,
+    ...(groups.includes("http")
+      ? { http: { batchSize: HTTP_BATCH, inFlight: HTTP_IN_FLIGHT, keepAlive: true } }
+      : {}),
+    ...(groups.includes("schemas") ? { payloadSchema: SAMPLE_PAYLOAD_SCHEMA } : {}),
+    rows: bySection(rows),
   };
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(values.out.replace(/\.json$/, ".md"), `${table}\n`);
-  console.log(`\nwritten to ${values.out} in ${result.seconds.toFixed(0)} s`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(out.replace(/\.json$/, ".md"), `${table}\n`);
+  console.log(`\nwritten to ${out} in ${result.seconds.toFixed(0)} s`);
 }
 
 main().then(

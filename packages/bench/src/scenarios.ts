@@ -20,7 +20,7 @@ import type { BenchRedis } from "./redis-server.js";
 
 const COLLECTOR = "packages/collector/dist/main.js";
 const WORKER = "packages/worker/dist/main.js";
-const PRODUCER = "packages/producer/dist/main.js";
+export const PRODUCER = "packages/producer/dist/main.js";
 const SINK = "packages/bench/dist/sink-server.js";
 const LATENCY_HANDLER = `${ROOT}packages/bench/dist/latency-handler.js`;
 const BATCH = 100;
@@ -31,19 +31,27 @@ const LIMIT_MS = 600_000;
 export type Rpc = "single" | "batch";
 
 let queueCounter = 0;
-const newQueue = (label: string) => `bench_${label}_${queueCounter++}`;
+export const newQueue = (label: string) => `bench_${label}_${queueCounter++}`;
 
-async function startCollector(redis: BenchRedis, queue: string, env: Record<string, string> = {}) {
+/** A collector on `queue`; its HTTP door is off unless `http` (then on `httpAddress`). */
+export async function startCollector(
+  redis: BenchRedis,
+  queue: string,
+  env: Record<string, string> = {},
+  { http = false } = {},
+) {
   const port = await freePort();
+  const httpAddress = http ? `127.0.0.1:${await freePort()}` : undefined;
   const child = start(COLLECTOR, [], {
     REDIS_URL: redis.url,
     QUEUE_NAME: queue,
     COLLECTOR_LISTEN: `127.0.0.1:${port}`,
+    COLLECTOR_HTTP_LISTEN: httpAddress ?? "",
     LOG_LEVEL: "info",
     ...env,
   });
   await waitForOutput(child, "collector listening");
-  return { child, address: `127.0.0.1:${port}` };
+  return { child, address: `127.0.0.1:${port}`, httpAddress };
 }
 
 /** Runs `producers` producer processes that share `count` events; resolves the wall time. */
@@ -104,7 +112,7 @@ async function processedCount(redis: BenchRedis, queue: string): Promise<number>
   return Number((await redis.client.hget(queueKeys(queue).stats, "processed")) ?? 0);
 }
 
-async function cleanUp(redis: BenchRedis, children: Child[]): Promise<void> {
+export async function cleanUp(redis: BenchRedis, children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop()));
   await redis.client.flushall();
 }
@@ -137,10 +145,19 @@ export interface IngestFigures {
   };
 }
 
-async function redisCpuSeconds(redis: BenchRedis): Promise<number> {
+export async function redisCpuSeconds(redis: BenchRedis): Promise<number> {
   const info = await redis.client.info("cpu");
   const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   return field("used_cpu_user") + field("used_cpu_sys");
+}
+
+export interface IngestOptions {
+  readonly collectorEnv?: Record<string, string>;
+  /** Extra producer CLI arguments, e.g. ["--payload", "json"]. */
+  readonly producerArgs?: readonly string[];
+  /** Runs once the collector listens, before the timed producers (not timed); what it
+   * queues is not counted. */
+  readonly beforeRun?: (address: string) => Promise<void>;
 }
 
 /** Producer -> collector -> Redis, every event acknowledged. */
@@ -149,16 +166,18 @@ export async function ingest(
   events: number,
   rpc: Rpc,
   producers: number,
-  collectorEnv: Record<string, string> = {},
+  { collectorEnv = {}, producerArgs = [], beforeRun }: IngestOptions = {},
 ): Promise<IngestFigures> {
   const queue = newQueue("ingest");
   const { child, address } = await startCollector(redis, queue, collectorEnv);
+  await beforeRun?.(address);
+  const queuedBefore = await redis.client.llen(queue);
   const collectorBefore = cpuSeconds(child.child.pid!);
   const redisBefore = await redisCpuSeconds(redis);
-  const run = await runProducers(address, events, producers, rpc);
+  const run = await runProducers(address, events, producers, rpc, [...producerArgs]);
   const collectorCpu = cpuSeconds(child.child.pid!) - collectorBefore;
   const redisCpu = (await redisCpuSeconds(redis)) - redisBefore;
-  const length = await redis.client.llen(queue);
+  const length = (await redis.client.llen(queue)) - queuedBefore;
   const keys = queueKeys(queue);
   let dedupBytes = 0;
   for (const key of [keys.seenEven, keys.seenOdd]) {

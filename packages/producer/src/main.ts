@@ -1,4 +1,4 @@
-// `node dist/main.js [--count N] [--batch-size N] [--rate N] [--payload-bytes N] [--rpc publish|batch|single] [--json]`
+// `node dist/main.js [--count N] [--batch-size N] [--rate N] [--payload-bytes N | --payload json] [--rpc publish|batch|single] [--json]`
 // Streams sample events to COLLECTOR_ADDRESS and prints what was stored. Exits non-zero
 // unless every event sent was stored (or was already stored: a duplicate).
 import { setTimeout as delay } from "node:timers/promises";
@@ -9,7 +9,7 @@ import {
   createEventClient,
   DEFAULT_COLLECTOR_ADDRESS,
 } from "./client.js";
-import { sampleEvents } from "./events.js";
+import { newEvent, SAMPLE_EVENT_TYPES, sampleEvents } from "./events.js";
 import { createProducer } from "./producer.js";
 import { streamEvents } from "./stream.js";
 
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     "batch-size": { type: "string", default: "100" },
     rate: { type: "string", default: "0" },
     "payload-bytes": { type: "string", default: "0" },
+    payload: { type: "string", default: "bytes" },
     rpc: { type: "string", default: "publish" },
     address: { type: "string" },
     json: { type: "boolean", default: false },
@@ -28,7 +29,10 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(`usage: producer [--count 10000] [--batch-size 100] [--rate events/s, 0 = unlimited]
-                [--payload-bytes 0] [--rpc publish|batch|single] [--address host:port] [--json]
+                [--payload-bytes 0 | --payload json] [--rpc publish|batch|single]
+                [--address host:port] [--json]
+--payload json: each payload is a small JSON object {"user":"u<i>","path":"/p/<i>","n":<i>}
+  instead of --payload-bytes bytes of "a" (for collectors with a JSON Schema registered)
 env: COLLECTOR_ADDRESS (default ${DEFAULT_COLLECTOR_ADDRESS}), PRODUCER_TOKEN`);
   process.exit(0);
 }
@@ -46,6 +50,15 @@ const count = integer("count", values.count, 0);
 const batchSize = integer("batch-size", values["batch-size"], 1);
 const rate = integer("rate", values.rate, 0);
 const payloadBytes = integer("payload-bytes", values["payload-bytes"], 0);
+const payloadKind = values.payload;
+if (payloadKind !== "bytes" && payloadKind !== "json") {
+  console.error(`producer: --payload=${payloadKind} is invalid: expected bytes or json`);
+  process.exit(2);
+}
+if (payloadKind === "json" && payloadBytes !== 0) {
+  console.error("producer: --payload json and --payload-bytes cannot be combined");
+  process.exit(2);
+}
 const rpc = values.rpc;
 if (rpc !== "publish" && rpc !== "batch" && rpc !== "single") {
   console.error(`producer: --rpc=${rpc} is invalid: expected publish, batch or single`);
@@ -60,6 +73,20 @@ try {
   console.error(`producer: ${(error as Error).message}`);
   process.exit(2);
 }
+
+/** The sample stream with a small JSON object as each payload, valid for a typical schema. */
+function* jsonSampleEvents(total: number): Generator<Event> {
+  for (let i = 0; i < total; i++) {
+    const payload = Buffer.from(`{"user":"u${i}","path":"/p/${i}","n":${i}}`, "utf8");
+    yield newEvent(SAMPLE_EVENT_TYPES[i % SAMPLE_EVENT_TYPES.length]!, {
+      payload,
+      source: "eventpipe-producer",
+    });
+  }
+}
+
+const samples = (): Iterable<Event> =>
+  payloadKind === "json" ? jsonSampleEvents(count) : sampleEvents(count, payloadBytes);
 
 /** Paces a stream to `rate` events/s by sleeping between batches, not per event. */
 async function* paced(events: Iterable<Event>): AsyncGenerator<Event> {
@@ -100,7 +127,7 @@ try {
   if (rpc === "publish") {
     const producer = createProducer({ address, batchSize, token, credentials });
     try {
-      for await (const event of paced(sampleEvents(count, payloadBytes))) {
+      for await (const event of paced(samples())) {
         await producer.send(event);
         sentSoFar++;
       }
@@ -120,7 +147,7 @@ try {
   } else {
     const client = createEventClient({ address, credentials });
     const counted = (async function* () {
-      for await (const event of paced(sampleEvents(count, payloadBytes))) {
+      for await (const event of paced(samples())) {
         sentSoFar++;
         yield event;
       }
