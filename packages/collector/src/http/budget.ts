@@ -3,18 +3,33 @@
 // stops waiting (shutdown past the grace period) or its client leaves.
 import { ShuttingDownError } from "../errors.js";
 import type { EventBudget } from "../event-budget.js";
+import type { RequestSignal } from "./context.js";
 
 /**
- * Takes `count` events of the budget, or throws ShuttingDownError if `signal` aborts first;
- * what the abandoned wait takes later is given back at once.
+ * Takes `count` events of the budget, or throws ShuttingDownError if the request's signal
+ * aborts first; what the abandoned wait takes later is given back at once.
  */
 export async function acquireBudget(
   budget: EventBudget,
   count: number,
-  signal: AbortSignal,
+  request: RequestSignal,
 ): Promise<number> {
-  if (signal.aborted) throw new ShuttingDownError(0);
+  if (request.aborted) throw new ShuttingDownError(0);
   const taking = budget.acquire(count);
+  // The usual case: the budget had room and `taking` is already fulfilled, so its reaction
+  // runs before this function's next step (microtasks run in order). Only a request that
+  // really waits pays for the abort signal and the race.
+  let taken: number | undefined;
+  void taking.then((value) => {
+    taken = value;
+  });
+  await undefined;
+  if (taken !== undefined) return taken;
+  const signal = request.signal();
+  if (signal.aborted) {
+    void taking.then((value) => budget.release(value));
+    throw new ShuttingDownError(0);
+  }
   let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new ShuttingDownError(0));
@@ -23,7 +38,7 @@ export async function acquireBudget(
   try {
     return await Promise.race([taking, aborted]);
   } catch (error) {
-    void taking.then((taken) => budget.release(taken));
+    void taking.then((value) => budget.release(value));
     throw error;
   } finally {
     signal.removeEventListener("abort", onAbort);

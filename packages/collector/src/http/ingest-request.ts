@@ -8,7 +8,7 @@ import { RedisUnavailableError } from "../errors.js";
 import type { IncomingEvent } from "../incoming.js";
 import { MAX_REPORTED_REJECTIONS } from "../ingest.js";
 import { acquireBudget } from "./budget.js";
-import type { DoorContext } from "./context.js";
+import type { DoorContext, RequestSignal } from "./context.js";
 import { eventFromJson } from "./json-event.js";
 
 export interface PreparedEvents {
@@ -148,7 +148,7 @@ async function writePieces(
 export async function ingestEvents(
   { core, config }: Pick<DoorContext, "core" | "config">,
   prepared: PreparedEvents,
-  signal: AbortSignal,
+  signal: RequestSignal,
 ): Promise<IngestSummary> {
   const { events, positions } = prepared;
   let written: Written = { stored: 0, duplicates: 0, rejections: [] };

@@ -2,8 +2,9 @@
 // be one. This runs once per event on the hot path: no logging, no closures, no regex unless a
 // timestamp is a string. Limits (sizes, time range, allowed types, schemas) are the core's job;
 // this only checks the shape JSON can get wrong and protobuf cannot.
-import { type Event, RejectionReason } from "@eventpipe/proto";
-import { type IncomingEvent, incomingFromEvent } from "../incoming.js";
+import { RejectionReason } from "@eventpipe/proto";
+import type { IncomingEvent } from "../incoming.js";
+import { encodeJsonEvent } from "./event-encoding.js";
 import { uuidV7 } from "./uuid-v7.js";
 
 export type JsonEventOutcome =
@@ -15,7 +16,6 @@ export type JsonEventOutcome =
       readonly message: string;
     };
 
-const EMPTY = Buffer.alloc(0);
 /** Beyond ±8.64e15 ms no Date exists; such numbers are mistakes, and would overflow int64 later. */
 const MAX_ABS_MS = 8.64e15;
 const INTEGER = /^-?\d{1,16}$/;
@@ -98,16 +98,15 @@ export function eventFromJson(value: unknown, nowMs: number): JsonEventOutcome {
   }
   const assignedId = givenId === undefined || givenId === null;
   const eventId = assignedId ? uuidV7(nowMs) : givenId;
-  const payload =
-    fields.payload === undefined ? EMPTY : Buffer.from(JSON.stringify(fields.payload), "utf8");
-  const event: Event = {
+  const payload = fields.payload === undefined ? "" : JSON.stringify(fields.payload);
+  const event = encodeJsonEvent({
     eventId,
     type,
-    timestamp: BigInt(timestamp),
+    timestamp,
     payload,
     source,
     attributes,
     schemaVersion,
-  };
-  return { ok: true, event: incomingFromEvent(event), assignedId };
+  });
+  return { ok: true, event, assignedId };
 }

@@ -93,17 +93,21 @@ export function createHttpDoor(
     if (inFlight === 0 && onIdle !== undefined) onIdle();
   };
 
-  app.addHook("onRequest", async (request: FastifyRequest, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request, every request.
+  app.addHook("onRequest", (request: FastifyRequest, reply, done) => {
     inFlight++;
     reply.raw.once("close", finished);
     if (stopping && request.routeOptions.config.access !== "open") {
-      throw new ShuttingDownError(0);
+      done(new ShuttingDownError(0));
+      return;
     }
+    done();
   });
   // Once shutdown begins, every answer ends its connection, so closing need not wait for idle
   // keep-alive sockets.
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (stopping) reply.header("connection", "close");
+    done(null, payload);
   });
   addAccessCheck(app, config.tokens);
 
