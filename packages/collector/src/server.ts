@@ -24,8 +24,9 @@ import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
 import type { IngestCore } from "./core.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
+import { GroupWriter } from "./group-writer.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
-import { addToTally, emptyTally, GroupWriter, type Tally } from "./ingest.js";
+import { addToTally, emptyTally, type Tally } from "./ingest.js";
 import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
 import { serverCredentials } from "./tls.js";
 
