@@ -1,10 +1,10 @@
 // Typed access to the queue's Lua scripts. Each script is loaded once per connection with
 // ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
 // script cache); the Buffer variants keep envelopes as raw bytes.
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
+import { defineScripts } from "./lua-scripts.js";
 
 const SCRIPTS = {
   epEnqueue: { file: "enqueue-4.lua", keys: 4 },
@@ -26,24 +26,9 @@ type ScriptCommands = {
   [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
 };
 
-const sources = new Map<ScriptName, string>();
-function source(name: ScriptName): string {
-  let text = sources.get(name);
-  if (text === undefined) {
-    text = readFileSync(new URL(`./scripts/${SCRIPTS[name].file}`, import.meta.url), "utf8");
-    sources.set(name, text);
-  }
-  return text;
-}
-
 function scripts(redis: Redis): ScriptCommands {
-  const commands = redis as unknown as Partial<ScriptCommands>;
-  if (commands.epEnqueue === undefined) {
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
-    }
-  }
-  return commands as ScriptCommands;
+  defineScripts(redis, SCRIPTS, new URL("./scripts/", import.meta.url));
+  return redis as unknown as ScriptCommands;
 }
 
 export interface EnqueueEntry {

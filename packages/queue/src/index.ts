@@ -32,6 +32,8 @@ export { BacklogFullError, EnvelopeDecodeError } from "./errors.js";
 export type { QueueKeys } from "./keys.js";
 export { queueKeys } from "./keys.js";
 export { stopOnSignals } from "./lifecycle.js";
+export type { ScriptFile } from "./lua-scripts.js";
+export { defineScripts } from "./lua-scripts.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";
 export {
   connectRedis,

@@ -1,6 +1,5 @@
-// Typed access to the registry's Lua script, loaded once per connection with ioredis
-// `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the cache).
-import { readFileSync } from "node:fs";
+// Typed access to the registry's Lua script (defineScripts: loaded once per connection).
+import { defineScripts } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import { ScriptStatus } from "./errors.js";
 import type { SchemaKeys } from "./keys.js";
@@ -12,24 +11,9 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptCommands = { [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown> };
 
-const sources = new Map<ScriptName, string>();
-function source(name: ScriptName): string {
-  let text = sources.get(name);
-  if (text === undefined) {
-    text = readFileSync(new URL(`./scripts/${SCRIPTS[name].file}`, import.meta.url), "utf8");
-    sources.set(name, text);
-  }
-  return text;
-}
-
 function scripts(redis: Redis): ScriptCommands {
-  const commands = redis as unknown as Partial<ScriptCommands>;
-  if (commands.epSchemaRegister === undefined) {
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
-    }
-  }
-  return commands as ScriptCommands;
+  defineScripts(redis, SCRIPTS, new URL("./scripts/", import.meta.url));
+  return redis as unknown as ScriptCommands;
 }
 
 export interface RegisterReply {
