@@ -47,13 +47,28 @@ export interface IncomingPublish {
 
 const LEN = WireType.LengthDelimited;
 const tagOf = (field: number, wireType: WireType) => (field << 3) | wireType;
-const ID = tagOf(1, LEN);
-const TYPE = tagOf(2, LEN);
-const TIMESTAMP = tagOf(3, WireType.Varint);
-const PAYLOAD = tagOf(4, LEN);
-const SOURCE = tagOf(5, LEN);
-const ATTRIBUTE = tagOf(6, LEN);
-const SCHEMA_VERSION = tagOf(7, WireType.Varint);
+/** Event's field tags (field << 3 | wire type), as in event.proto; HTTP's encoder writes them. */
+export const EVENT_TAGS = Object.freeze({
+  id: tagOf(1, LEN),
+  type: tagOf(2, LEN),
+  timestamp: tagOf(3, WireType.Varint),
+  payload: tagOf(4, LEN),
+  source: tagOf(5, LEN),
+  attribute: tagOf(6, LEN),
+  schemaVersion: tagOf(7, WireType.Varint),
+  /** Inside an attribute map entry. */
+  entryKey: tagOf(1, LEN),
+  entryValue: tagOf(2, LEN),
+});
+const {
+  id: ID,
+  type: TYPE,
+  timestamp: TIMESTAMP,
+  payload: PAYLOAD,
+  source: SOURCE,
+  attribute: ATTRIBUTE,
+  schemaVersion: SCHEMA_VERSION,
+} = EVENT_TAGS;
 
 /** Skips a length-delimited field's body without copying it; returns its length. */
 function skipLength(reader: BinaryReader): number {
@@ -149,7 +164,7 @@ function attributeKey(buffer: Uint8Array, at: number): string {
   const end = reader.uint32() + reader.pos;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === tagOf(1, LEN)) return reader.string();
+    if (tag === EVENT_TAGS.entryKey) return reader.string();
     reader.skip(tag & 7);
   }
   return "";

@@ -1,6 +1,6 @@
 // Turns chunks of events into atomic Redis writes and keeps an honest tally: an event counts
 // as stored only after Redis acknowledged the script call that stored it.
-import { type Rejection, RejectionReason } from "@eventpipe/proto";
+import { type Rejection, RejectionReason, type StreamSummary } from "@eventpipe/proto";
 import {
   BacklogFullError,
   type EnqueueEntry,
@@ -29,6 +29,18 @@ export interface Tally {
   duplicates: number;
   rejected: number;
   readonly rejections: Rejection[];
+}
+
+/** The gRPC reply of a client stream: `success` only when nothing was rejected. */
+export function summaryOf(tally: Tally): StreamSummary {
+  return {
+    success: tally.rejected === 0,
+    eventsReceived: tally.stored,
+    accepted: tally.stored,
+    rejected: tally.rejected,
+    duplicates: tally.duplicates,
+    rejections: tally.rejections,
+  };
 }
 
 export function emptyTally(): Tally {

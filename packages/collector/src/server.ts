@@ -5,7 +5,6 @@ import {
   HealthService,
   type PublishAck,
   type Rejection,
-  RejectionReason,
   type StreamSummary,
 } from "@eventpipe/proto";
 import {
@@ -26,8 +25,12 @@ import type { IngestCore } from "./core.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { GroupWriter } from "./group-writer.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
-import { addToTally, emptyTally, type Tally } from "./ingest.js";
-import { eventServiceDefinition, MalformedMessage } from "./service-definition.js";
+import { addToTally, emptyTally, summaryOf } from "./ingest.js";
+import {
+  eventServiceDefinition,
+  MalformedMessage,
+  rejectionOfMalformed,
+} from "./service-definition.js";
 import { serverCredentials } from "./tls.js";
 
 export interface GrpcDoorDependencies {
@@ -47,26 +50,6 @@ export interface GrpcDoor {
    * ends the rest with UNAVAILABLE and the count each stored. Idempotent.
    */
   close(graceMs: number): Promise<void>;
-}
-
-function rejectionOfMalformed(index: number, message: MalformedMessage): Rejection {
-  return {
-    index,
-    eventId: "",
-    reason: RejectionReason.REJECTION_REASON_MALFORMED,
-    message: `message of ${message.bytes} bytes is not valid protobuf: ${message.detail}`,
-  };
-}
-
-function summaryOf(tally: Tally): StreamSummary {
-  return {
-    success: tally.rejected === 0,
-    eventsReceived: tally.stored,
-    accepted: tally.stored,
-    rejected: tally.rejected,
-    duplicates: tally.duplicates,
-    rejections: tally.rejections,
-  };
 }
 
 export function createGrpcDoor(

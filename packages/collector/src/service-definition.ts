@@ -2,7 +2,7 @@
 // each event's wire bytes (see incoming.ts), and a message that is not valid protobuf becomes
 // a MalformedMessage value instead of failing the whole call inside grpc-js, so one bad
 // message is rejected with a reason and the stream goes on.
-import { EventServiceService } from "@eventpipe/proto";
+import { EventServiceService, type Rejection, RejectionReason } from "@eventpipe/proto";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { decodeIncomingBatch, decodeIncomingEvent, decodeIncomingPublish } from "./incoming.js";
 
@@ -37,3 +37,13 @@ export const eventServiceDefinition = {
     requestDeserialize: forgiving(decodeIncomingPublish),
   },
 } satisfies ServiceDefinition;
+
+/** The rejection that stands for a message that did not decode. */
+export function rejectionOfMalformed(index: number, message: MalformedMessage): Rejection {
+  return {
+    index,
+    eventId: "",
+    reason: RejectionReason.REJECTION_REASON_MALFORMED,
+    message: `message of ${message.bytes} bytes is not valid protobuf: ${message.detail}`,
+  };
+}

@@ -3,7 +3,7 @@
 // at hand. The generic path (Event.encode, then scanning the bytes it made) cost a growing
 // writer, a copy in finish() and a second read of every field, once per event. The output must
 // stay byte for byte what Event.encode writes: test/http-event-encoding.test.ts compares them.
-import type { IncomingEvent } from "../incoming.js";
+import { EVENT_TAGS, type IncomingEvent } from "../incoming.js";
 
 export interface EventFields {
   readonly eventId: string;
@@ -17,16 +17,17 @@ export interface EventFields {
   readonly schemaVersion: number;
 }
 
-// Field tags (field << 3 | wire type), as in event.proto.
-const ID = 10;
-const TYPE = 18;
-const TIMESTAMP = 24;
-const PAYLOAD = 34;
-const SOURCE = 42;
-const ATTRIBUTE = 50;
-const SCHEMA_VERSION = 56;
-const ENTRY_KEY = 10;
-const ENTRY_VALUE = 18;
+const {
+  id: ID,
+  type: TYPE,
+  timestamp: TIMESTAMP,
+  payload: PAYLOAD,
+  source: SOURCE,
+  attribute: ATTRIBUTE,
+  schemaVersion: SCHEMA_VERSION,
+  entryKey: ENTRY_KEY,
+  entryValue: ENTRY_VALUE,
+} = EVENT_TAGS;
 
 interface WellFormed {
   isWellFormed(): boolean;
