@@ -3,10 +3,13 @@
 
 export type { EventServiceServer } from "./gen/event/event.js";
 export {
+  CallReply,
+  CallRequest,
   Event,
   EventBatch,
   EventServiceClient,
   EventServiceService,
+  Outcome,
   PublishAck,
   PublishRequest,
   Rejection,
@@ -14,6 +17,14 @@ export {
   rejectionReasonToJSON,
   StreamSummary,
 } from "./gen/event/event.js";
+export type { ProcessorServer } from "./gen/event/processor.js";
+export {
+  ProcessAction,
+  ProcessorClient,
+  ProcessorService,
+  ProcessRequest,
+  ProcessResult,
+} from "./gen/event/processor.js";
 export { StoredEvent } from "./gen/event/stored.js";
 export type { HealthServer } from "./gen/grpc/health/v1/health.js";
 export {

@@ -12,9 +12,11 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientUnaryCall,
   type ClientWritableStream,
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
@@ -135,6 +137,55 @@ export function rejectionReasonToJSON(object: RejectionReason): string {
   }
 }
 
+/** How the processing of an event ended, as relayed to a caller or stored in a result queue. */
+export enum Outcome {
+  OUTCOME_UNSPECIFIED = 0,
+  /** OUTCOME_SUCCESS - The processor succeeded (an HTTP processor: status below 400). */
+  OUTCOME_SUCCESS = 1,
+  /** OUTCOME_ERROR - The processor answered with an error (an HTTP processor: status 400 or above). */
+  OUTCOME_ERROR = 2,
+  /** OUTCOME_DEAD_LETTERED - The event went to the dead-letter list; `message` says why. */
+  OUTCOME_DEAD_LETTERED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function outcomeFromJSON(object: any): Outcome {
+  switch (object) {
+    case 0:
+    case "OUTCOME_UNSPECIFIED":
+      return Outcome.OUTCOME_UNSPECIFIED;
+    case 1:
+    case "OUTCOME_SUCCESS":
+      return Outcome.OUTCOME_SUCCESS;
+    case 2:
+    case "OUTCOME_ERROR":
+      return Outcome.OUTCOME_ERROR;
+    case 3:
+    case "OUTCOME_DEAD_LETTERED":
+      return Outcome.OUTCOME_DEAD_LETTERED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Outcome.UNRECOGNIZED;
+  }
+}
+
+export function outcomeToJSON(object: Outcome): string {
+  switch (object) {
+    case Outcome.OUTCOME_UNSPECIFIED:
+      return "OUTCOME_UNSPECIFIED";
+    case Outcome.OUTCOME_SUCCESS:
+      return "OUTCOME_SUCCESS";
+    case Outcome.OUTCOME_ERROR:
+      return "OUTCOME_ERROR";
+    case Outcome.OUTCOME_DEAD_LETTERED:
+      return "OUTCOME_DEAD_LETTERED";
+    case Outcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Event {
   eventId: string;
   type: string;
@@ -193,6 +244,26 @@ export interface PublishAck {
   rejected: number;
   duplicates: number;
   rejections: Rejection[];
+}
+
+export interface CallRequest {
+  event: Event | undefined;
+}
+
+export interface CallReply {
+  eventId: string;
+  outcome: Outcome;
+  /** The HTTP status when an HTTP processor answered; 0 otherwise. */
+  status: number;
+  body: Buffer;
+  /** Headers of the answer that matter to its reader (content-type, for one). */
+  headers: { [key: string]: string };
+  message: string;
+}
+
+export interface CallReply_HeadersEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseEvent(): Event {
@@ -1063,6 +1134,341 @@ export const PublishAck: MessageFns<PublishAck> = {
   },
 };
 
+function createBaseCallRequest(): CallRequest {
+  return { event: undefined };
+}
+
+export const CallRequest: MessageFns<CallRequest> = {
+  encode(message: CallRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = Event.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallRequest {
+    return { event: isSet(object.event) ? Event.fromJSON(object.event) : undefined };
+  },
+
+  toJSON(message: CallRequest): unknown {
+    const obj: any = {};
+    if (message.event !== undefined) {
+      obj.event = Event.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallRequest>, I>>(base?: I): CallRequest {
+    return CallRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallRequest>, I>>(object: I): CallRequest {
+    const message = createBaseCallRequest();
+    message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    return message;
+  },
+};
+
+function createBaseCallReply(): CallReply {
+  return { eventId: "", outcome: 0, status: 0, body: Buffer.alloc(0), headers: {}, message: "" };
+}
+
+export const CallReply: MessageFns<CallReply> = {
+  encode(message: CallReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).uint32(message.status);
+    }
+    if (message.body.length !== 0) {
+      writer.uint32(34).bytes(message.body);
+    }
+    globalThis.Object.entries(message.headers).forEach(([key, value]: [string, string]) => {
+      CallReply_HeadersEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.message !== "") {
+      writer.uint32(50).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = CallReply_HeadersEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.headers[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallReply {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      outcome: isSet(object.outcome) ? outcomeFromJSON(object.outcome) : 0,
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      body: isSet(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
+      headers: isObject(object.headers)
+        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: CallReply): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = outcomeToJSON(message.outcome);
+    }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes(message.body);
+    }
+    if (message.headers) {
+      const entries = globalThis.Object.entries(message.headers) as [string, string][];
+      if (entries.length > 0) {
+        obj.headers = {};
+        entries.forEach(([k, v]) => {
+          obj.headers[k] = v;
+        });
+      }
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallReply>, I>>(base?: I): CallReply {
+    return CallReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallReply>, I>>(object: I): CallReply {
+    const message = createBaseCallReply();
+    message.eventId = object.eventId ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.status = object.status ?? 0;
+    message.body = object.body ?? Buffer.alloc(0);
+    message.headers = (globalThis.Object.entries(object.headers ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseCallReply_HeadersEntry(): CallReply_HeadersEntry {
+  return { key: "", value: "" };
+}
+
+export const CallReply_HeadersEntry: MessageFns<CallReply_HeadersEntry> = {
+  encode(message: CallReply_HeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallReply_HeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallReply_HeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallReply_HeadersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CallReply_HeadersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallReply_HeadersEntry>, I>>(base?: I): CallReply_HeadersEntry {
+    return CallReply_HeadersEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallReply_HeadersEntry>, I>>(object: I): CallReply_HeadersEntry {
+    const message = createBaseCallReply_HeadersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 export type EventServiceService = typeof EventServiceService;
 export const EventServiceService = {
   /** One event per message. Kept for wire compatibility; the batch RPCs are much faster. */
@@ -1098,6 +1504,20 @@ export const EventServiceService = {
     responseSerialize: (value: PublishAck): Buffer => Buffer.from(PublishAck.encode(value).finish()),
     responseDeserialize: (value: Buffer): PublishAck => PublishAck.decode(value),
   },
+  /**
+   * Request and reply: stores one event and waits, up to the call's deadline, for the result
+   * of the processor that handled it. Past the deadline the call ends with DEADLINE_EXCEEDED
+   * and the event is still processed, once.
+   */
+  call: {
+    path: "/event.EventService/Call" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CallRequest): Buffer => Buffer.from(CallRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CallRequest => CallRequest.decode(value),
+    responseSerialize: (value: CallReply): Buffer => Buffer.from(CallReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CallReply => CallReply.decode(value),
+  },
 } as const;
 
 export interface EventServiceServer extends UntypedServiceImplementation {
@@ -1110,6 +1530,12 @@ export interface EventServiceServer extends UntypedServiceImplementation {
    * Redis has stored it, so a producer can keep unacknowledged batches and resend them.
    */
   publish: handleBidiStreamingCall<PublishRequest, PublishAck>;
+  /**
+   * Request and reply: stores one event and waits, up to the call's deadline, for the result
+   * of the processor that handled it. Past the deadline the call ends with DEADLINE_EXCEEDED
+   * and the event is still processed, once.
+   */
+  call: handleUnaryCall<CallRequest, CallReply>;
 }
 
 export interface EventServiceClient extends Client {
@@ -1152,6 +1578,23 @@ export interface EventServiceClient extends Client {
   publish(): ClientDuplexStream<PublishRequest, PublishAck>;
   publish(options: Partial<CallOptions>): ClientDuplexStream<PublishRequest, PublishAck>;
   publish(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<PublishRequest, PublishAck>;
+  /**
+   * Request and reply: stores one event and waits, up to the call's deadline, for the result
+   * of the processor that handled it. Past the deadline the call ends with DEADLINE_EXCEEDED
+   * and the event is still processed, once.
+   */
+  call(request: CallRequest, callback: (error: ServiceError | null, response: CallReply) => void): ClientUnaryCall;
+  call(
+    request: CallRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CallReply) => void,
+  ): ClientUnaryCall;
+  call(
+    request: CallRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CallReply) => void,
+  ): ClientUnaryCall;
 }
 
 export const EventServiceClient = makeGenericClientConstructor(

@@ -31,6 +31,11 @@ export interface StoredEvent {
   lastFailedAtMs: bigint;
   /** Makes every retried entry unique, so the delayed set never merges two of them. */
   retryToken: string;
+  /**
+   * Set for an event stored by a Call: the channel where the waiting collector listens for
+   * the CallReply.
+   */
+  replyTo: string;
 }
 
 function createBaseStoredEvent(): StoredEvent {
@@ -43,6 +48,7 @@ function createBaseStoredEvent(): StoredEvent {
     firstFailedAtMs: 0n,
     lastFailedAtMs: 0n,
     retryToken: "",
+    replyTo: "",
   };
 }
 
@@ -80,6 +86,9 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     }
     if (message.retryToken !== "") {
       writer.uint32(66).string(message.retryToken);
+    }
+    if (message.replyTo !== "") {
+      writer.uint32(74).string(message.replyTo);
     }
     return writer;
   },
@@ -161,6 +170,14 @@ export const StoredEvent: MessageFns<StoredEvent> = {
             message.retryToken = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.replyTo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -207,6 +224,11 @@ export const StoredEvent: MessageFns<StoredEvent> = {
         : isSet(object.retry_token)
         ? globalThis.String(object.retry_token)
         : "",
+      replyTo: isSet(object.replyTo)
+        ? globalThis.String(object.replyTo)
+        : isSet(object.reply_to)
+        ? globalThis.String(object.reply_to)
+        : "",
     };
   },
 
@@ -236,6 +258,9 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     if (message.retryToken !== "") {
       obj.retryToken = message.retryToken;
     }
+    if (message.replyTo !== "") {
+      obj.replyTo = message.replyTo;
+    }
     return obj;
   },
 
@@ -258,6 +283,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
       ? BigInt(object.lastFailedAtMs)
       : 0n;
     message.retryToken = object.retryToken ?? "";
+    message.replyTo = object.replyTo ?? "";
     return message;
   },
 };
