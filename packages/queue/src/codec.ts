@@ -30,7 +30,7 @@ export function encodeEnvelope(stored: StoredEvent, deliveries = 0): Buffer {
 }
 
 /** The envelope for an event the collector is about to store. */
-export function encodeNewEvent(event: Event, enqueuedAtMs: number): Buffer {
+export function encodeNewEvent(event: Event, enqueuedAtMs: number, replyTo = ""): Buffer {
   return encodeEnvelope({
     event,
     enqueuedAtMs: BigInt(enqueuedAtMs),
@@ -40,6 +40,7 @@ export function encodeNewEvent(event: Event, enqueuedAtMs: number): Buffer {
     firstFailedAtMs: 0n,
     lastFailedAtMs: 0n,
     retryToken: "",
+    replyTo,
   });
 }
 
@@ -67,6 +68,7 @@ export function decodeEnvelope(bytes: Buffer): DecodedEnvelope {
 
 const EVENT_FIELD_TAG = 0x0a; // StoredEvent.event: field 1, length-delimited
 const ENQUEUED_AT_FIELD_TAG = 0x10; // StoredEvent.enqueued_at_ms: field 2, varint
+const REPLY_TO_FIELD_TAG = 0x4a; // StoredEvent.reply_to: field 9, length-delimited
 
 function writeVarint(target: Buffer, offset: number, value: number): number {
   let rest = value;
@@ -82,10 +84,17 @@ function writeVarint(target: Buffer, offset: number, value: number): number {
  * The envelope for an event whose protobuf encoding the collector received: the same bytes
  * as encodeNewEvent would produce, without decoding and re-encoding the event.
  */
-export function encodeReceivedEvent(eventBytes: Uint8Array, enqueuedAtMs: number): Buffer {
+export function encodeReceivedEvent(
+  eventBytes: Uint8Array,
+  enqueuedAtMs: number,
+  replyTo = "",
+): Buffer {
   const header = ZERO_DELIVERIES_HEADER.length;
-  // 1 tag + up to 5 length bytes + event + 1 tag + up to 8 bytes for a millisecond time.
-  const envelope = Buffer.allocUnsafe(header + 1 + 5 + eventBytes.length + 1 + 8);
+  const replyToBytes = replyTo.length > 0 ? Buffer.from(replyTo) : undefined;
+  // 1 tag + up to 5 length bytes + event + 1 tag + up to 8 bytes for a millisecond time
+  // (+ the reply channel's tag, length and bytes).
+  const replyToLength = replyToBytes === undefined ? 0 : 1 + 5 + replyToBytes.length;
+  const envelope = Buffer.allocUnsafe(header + 1 + 5 + eventBytes.length + 1 + 8 + replyToLength);
   ZERO_DELIVERIES_HEADER.copy(envelope, 0);
   let offset = header;
   envelope[offset++] = EVENT_FIELD_TAG;
@@ -94,5 +103,11 @@ export function encodeReceivedEvent(eventBytes: Uint8Array, enqueuedAtMs: number
   offset += eventBytes.length;
   envelope[offset++] = ENQUEUED_AT_FIELD_TAG;
   offset = writeVarint(envelope, offset, enqueuedAtMs);
+  if (replyToBytes !== undefined) {
+    envelope[offset++] = REPLY_TO_FIELD_TAG;
+    offset = writeVarint(envelope, offset, replyToBytes.length);
+    envelope.set(replyToBytes, offset);
+    offset += replyToBytes.length;
+  }
   return envelope.subarray(0, offset);
 }

@@ -10,6 +10,7 @@ const SCRIPTS = {
   epEnqueue: { file: "enqueue-4.lua", keys: 4 },
   epClaim: { file: "claim-4.lua", keys: 4 },
   epAck: { file: "ack-4.lua", keys: 4 },
+  epComplete: { file: "complete-5.lua", keys: 5 },
   epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
   epRecover: { file: "recover-7.lua", keys: 7 },
   epRetry: { file: "retry-3.lua", keys: 3 },
@@ -69,6 +70,17 @@ export interface RecoverResult {
   readonly deadLettered: number;
 }
 
+/** An event acknowledged together with the answer its processing produced. */
+export interface Completion {
+  readonly sequence: number;
+  readonly type: string;
+  /** The envelope to store in the result queue. */
+  readonly result?: Buffer;
+  /** The channel of the collector whose caller waits, and the message to publish there. */
+  readonly replyTo?: string;
+  readonly reply?: Buffer;
+}
+
 export interface EnqueueLimits {
   /** 0 disables deduplication. */
   readonly dedupWindowMs: number;
@@ -89,6 +101,15 @@ export interface QueueStore {
   claim(claim: ClaimRequest): Promise<Buffer[]>;
   /** Acknowledges delivery sequences, grouped by event type (for the per-type counts). */
   ack(workerId: string, sequencesByType: ReadonlyMap<string, readonly number[]>): Promise<number>;
+  /**
+   * Acknowledges events and, in the same atomic step, stores their results in the queue whose
+   * pending list is `resultsPending` and publishes their replies (see complete-5.lua).
+   */
+  complete(
+    workerId: string,
+    completions: readonly Completion[],
+    resultsPending: string | undefined,
+  ): Promise<number>;
   heartbeat(workerId: string, leaseMs: number): Promise<Heartbeat>;
   recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
   retry(workerId: string, sequence: number, delayMs: number, envelope: Buffer): Promise<boolean>;
@@ -143,6 +164,27 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       // One argument per type: far cheaper to send and parse than one per event.
       for (const [type, sequences] of sequencesByType) args.push(type, sequences.join(","));
       return (await run.epAck(...args)) as number;
+    },
+    async complete(workerId, completions, resultsPending) {
+      if (completions.length === 0) return 0;
+      const args: ScriptArg[] = [
+        keys.inflight(workerId),
+        keys.stats,
+        keys.processedByType,
+        keys.processedByWorker,
+        resultsPending ?? keys.pending,
+        workerId,
+      ];
+      for (const done of completions) {
+        args.push(
+          done.sequence,
+          done.type,
+          done.result ?? "",
+          done.replyTo ?? "",
+          done.reply ?? "",
+        );
+      }
+      return (await run.epComplete(...args)) as number;
     },
     async heartbeat(workerId, leaseMs) {
       const [nowMs, added] = (await run.epHeartbeat(keys.workers, workerId, leaseMs)) as number[];

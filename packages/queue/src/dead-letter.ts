@@ -4,7 +4,12 @@
 import type { StoredEvent } from "@eventpipe/proto";
 import { decodeEnvelope } from "./codec.js";
 
-export type DeadLetterReason = "max_attempts" | "poison" | "undecodable";
+/**
+ * max_attempts: the handler failed MAX_ATTEMPTS times; poison: its workers died holding it
+ * MAX_DELIVERIES times; undecodable: not an envelope; rejected: the processor said it can
+ * never succeed (an HTTP 4xx, a gRPC processor's dead-letter verdict).
+ */
+export type DeadLetterReason = "max_attempts" | "poison" | "undecodable" | "rejected";
 
 export interface DeadLetterMeta {
   readonly reason: DeadLetterReason;
@@ -12,6 +17,8 @@ export interface DeadLetterMeta {
   readonly worker: string;
   readonly deadLetteredAtMs: number;
   readonly attempts?: number;
+  /** The HTTP status that got the event rejected. */
+  readonly status?: number;
   readonly deliveries?: number;
   readonly firstError?: string;
   readonly lastError?: string;

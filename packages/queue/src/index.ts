@@ -4,6 +4,7 @@ export type { DecodedEnvelope } from "./codec.js";
 export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } from "./codec.js";
 export type {
   ClaimRequest,
+  Completion,
   EnqueueEntry,
   EnqueueLimits,
   EnqueueResult,

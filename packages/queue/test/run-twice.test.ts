@@ -104,6 +104,35 @@ describe("every queue script is safe to run twice", () => {
     expect(stats.byType).toEqual({ t: 3 });
   });
 
+  it("complete: a resent completion stores each result and publishes each reply once", async () => {
+    const { store, keys, entries, events } = setup(3);
+    const results = queueKeys(uniqueQueueName("results"));
+    await store.enqueue(entries, noLimits);
+    await store.claim(claimOf("w", 3, 1));
+    const channel = `replies:${uniqueQueueName("calls")}`;
+    const listener = redis.duplicate();
+    const heard: string[] = [];
+    listener.on("message", (_channel, message) => heard.push(message));
+    await listener.subscribe(channel);
+    const completions = events.map((event, i) => ({
+      sequence: i + 1,
+      type: "t",
+      result: encodeNewEvent(event, 1),
+      replyTo: i === 0 ? channel : undefined,
+      reply: i === 0 ? Buffer.from("answer") : undefined,
+    }));
+    expect(await store.complete("w", completions, results.pending)).toBe(3);
+    expect(await store.complete("w", completions, results.pending)).toBe(0);
+    expect(await redis.llen(results.pending)).toBe(3);
+    expect(await redis.hlen(keys.inflight("w"))).toBe(0);
+    expect((await readQueueStats(redis, keys)).processed).toBe(3);
+    // A marker published after the replies arrives after them: then nothing more is coming.
+    await redis.publish(channel, "end");
+    for (let i = 0; i < 100 && !heard.includes("end"); i++) await listener.ping();
+    listener.disconnect();
+    expect(heard).toEqual(["answer", "end"]);
+  });
+
   it("retry and dead-letter: a resent call schedules or dead-letters the event once", async () => {
     const { store, keys, entries } = setup(2);
     await store.enqueue(entries, noLimits);

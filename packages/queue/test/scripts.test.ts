@@ -139,5 +139,18 @@ describe("envelope of received bytes", () => {
     expect(fromBytes.stored.event).toEqual(event);
     expect(fromBytes.stored.enqueuedAtMs).toBe(1_795_000_000_123n);
     expect(fromBytes.deliveries).toBe(0);
+    expect(fromBytes.stored.replyTo).toBe("");
+  });
+
+  it("carries the reply channel of a call", async () => {
+    const { Event } = await import("../../proto/src/index.js");
+    const { encodeReceivedEvent } = await import("../src/index.js");
+    const event = newEvent("t", { payload: Buffer.from("{}") });
+    const decoded = decodeEnvelope(
+      encodeReceivedEvent(Event.encode(event).finish(), 42, "eventpipe:replies:c1"),
+    );
+    expect(decoded.stored.event).toEqual(event);
+    expect(decoded.stored.replyTo).toBe("eventpipe:replies:c1");
+    expect(decoded.stored.enqueuedAtMs).toBe(42n);
   });
 });
