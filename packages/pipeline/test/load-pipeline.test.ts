@@ -1,0 +1,71 @@
+// How services find their pipeline: EVENTPIPE_CONFIG, or the single-queue default without it.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { defaultPipeline, loadPipelineFile, PipelineError, readPipeline } from "../src/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "eventpipe-pipeline-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = join(dir, "pipeline.yaml");
+writeFileSync(
+  file,
+  `routes:
+  - { name: default, types: ["*"], queue: "\${MAIN_QUEUE}" }
+processors:
+  - { route: default, module: ./handler.mjs }
+`,
+);
+
+describe("readPipeline", () => {
+  it("without EVENTPIPE_CONFIG, routes everything to QUEUE_NAME with the worker's own handler", () => {
+    const pipeline = readPipeline({ QUEUE_NAME: "jobs" });
+    expect(pipeline).toEqual({
+      source: undefined,
+      routes: [{ name: "default", types: ["*"], queue: "jobs" }],
+      processors: [
+        {
+          kind: "default",
+          route: "default",
+          queue: "jobs",
+          concurrency: undefined,
+          results: undefined,
+        },
+      ],
+    });
+    expect(Object.isFrozen(pipeline.processors[0])).toBe(true);
+  });
+
+  it("falls back to the caller's default queue, then to event_queue", () => {
+    expect(readPipeline({ EVENTPIPE_CONFIG: "" }, "mine").routes[0]?.queue).toBe("mine");
+    expect(readPipeline({}).routes[0]?.queue).toBe("event_queue");
+    expect(readPipeline({})).toEqual(defaultPipeline("event_queue"));
+  });
+
+  it("loads the file EVENTPIPE_CONFIG names, with the same environment", () => {
+    const pipeline = readPipeline({ EVENTPIPE_CONFIG: file, MAIN_QUEUE: "main", QUEUE_NAME: "x" });
+    expect(pipeline.source).toBe(file);
+    expect(pipeline.routes[0]?.queue).toBe("main");
+    expect(pipeline.processors[0]).toMatchObject({
+      kind: "module",
+      module: join(dir, "handler.mjs"),
+    });
+  });
+});
+
+describe("loadPipelineFile", () => {
+  it("names a file that does not exist", () => {
+    const missing = join(dir, "nope.yaml");
+    expect(() => loadPipelineFile(missing, {})).toThrow(PipelineError);
+    expect(() => loadPipelineFile(missing, {})).toThrow(
+      `${missing}: cannot read the pipeline file: no such file`,
+    );
+  });
+
+  it("reports problems against the file's path", () => {
+    expect(() => loadPipelineFile(file, {})).toThrow(
+      `${file}:2:43: queue: \${MAIN_QUEUE} is not set`,
+    );
+  });
+});
