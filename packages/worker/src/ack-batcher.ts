@@ -1,12 +1,15 @@
 // Group commit for acknowledgements: completions collect while one ack call is in flight and
-// go out together, grouped by event type (the per-type counts), as soon as it returns.
-import type { QueueStore } from "@eventpipe/queue";
+// go out together, grouped by event type (the per-type counts), as soon as it returns. Events
+// with a result to store or a reply to relay go through the completion script instead, in
+// the same round.
+import type { Completion, QueueStore } from "@eventpipe/queue";
 import type { Logger } from "pino";
 import { Backoff } from "./backoff.js";
 import { errorText } from "./failure-plan.js";
 
 export class AckBatcher {
   private acks = new Map<string, number[]>();
+  private completions: Completion[] = [];
   private count = 0;
   private flushing: Promise<void> | undefined;
   private readonly backoff = new Backoff(50, 2000);
@@ -19,6 +22,8 @@ export class AckBatcher {
     private readonly onAcked: (count: number) => void,
     /** True once shutdown gave up waiting: unsent acks are left to recovery. */
     private readonly givenUp: () => boolean,
+    /** The result queue's pending list, when the processor stores results. */
+    private readonly resultsPending?: string,
   ) {}
 
   get pending(): number {
@@ -29,6 +34,13 @@ export class AckBatcher {
     const sequences = this.acks.get(type);
     if (sequences === undefined) this.acks.set(type, [sequence]);
     else sequences.push(sequence);
+    this.count++;
+    if (this.flushing === undefined) queueMicrotask(() => void this.flush());
+  }
+
+  /** An ack that also stores a result or relays a reply, atomically with it. */
+  addCompletion(completion: Completion): void {
+    this.completions.push(completion);
     this.count++;
     if (this.flushing === undefined) queueMicrotask(() => void this.flush());
   }
@@ -45,17 +57,24 @@ export class AckBatcher {
   private async run(): Promise<void> {
     while (this.count > 0) {
       const batch = this.acks;
+      const completions = this.completions;
       const count = this.count;
       this.acks = new Map();
+      this.completions = [];
       this.count = 0;
       try {
-        await this.store.ack(this.workerId, batch);
+        // Both calls are safe to resend (HDEL guards), so a failure of either resends both.
+        await Promise.all([
+          batch.size > 0 ? this.store.ack(this.workerId, batch) : undefined,
+          this.store.complete(this.workerId, completions, this.resultsPending),
+        ]);
         this.backoff.reset();
         this.onAcked(count);
       } catch (error) {
         for (const [type, sequences] of batch) {
           for (const sequence of sequences) this.add(sequence, type);
         }
+        for (const completion of completions) this.addCompletion(completion);
         this.log.warn({ err: errorText(error) }, "ack failed; retrying");
         if (this.givenUp()) return;
         await this.backoff.wait();

@@ -2,6 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { type Pipeline, readPipeline } from "@eventpipe/pipeline";
 import {
   ConfigError,
   DEFAULT_QUEUE_NAME,
@@ -9,6 +10,7 @@ import {
   type LogLevel,
   type RedisConnection,
   readInteger,
+  readList,
   readLogLevel,
   readOptionalString,
   readRedisConnection,
@@ -17,7 +19,12 @@ import {
 
 export interface WorkerConfig {
   readonly redis: RedisConnection;
+  /** QUEUE_NAME: the queue served when there is no pipeline file. */
   readonly queueName: string;
+  /** The pipeline file (EVENTPIPE_CONFIG): routes, their queues and processors. */
+  readonly pipeline: Pipeline;
+  /** WORKER_ROUTES: the routes whose processors this process runs; undefined: all. */
+  readonly routes: readonly string[] | undefined;
   /** Unique per process; names its in-flight hash and its lease. */
   readonly workerId: string;
   /** Handlers running at once. */
@@ -67,9 +74,13 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
   if (/[{}\s]/.test(workerId)) {
     throw new ConfigError("WORKER_ID", workerId, "an id without braces or spaces");
   }
+  const queueName = readString(env, "QUEUE_NAME", d.queueName);
+  const routes = readList(env, "WORKER_ROUTES");
   return Object.freeze({
     redis: readRedisConnection(env),
-    queueName: readString(env, "QUEUE_NAME", d.queueName),
+    queueName,
+    pipeline: readPipeline(env, queueName),
+    routes: routes.length > 0 ? routes : undefined,
     workerId,
     concurrency: readInteger(env, "WORKER_CONCURRENCY", d.concurrency, { min: 1, max: 100_000 }),
     batchSize: readInteger(env, "WORKER_BATCH_SIZE", d.batchSize, { min: 1, max: 5000 }),

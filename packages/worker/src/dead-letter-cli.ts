@@ -1,4 +1,4 @@
-// `pnpm dead-letters <list|inspect|replay|purge> [--type T] [--reason R] [--id EVENT_ID] [--limit N] [--json]`
+// `pnpm dead-letters <list|inspect|replay|purge> [--queue Q] [--type T] [--reason R] [--id EVENT_ID] [--limit N] [--json]`
 import { parseArgs } from "node:util";
 import {
   connectRedis,
@@ -18,11 +18,13 @@ const USAGE = `usage: dead-letters <command> [filters]
   inspect   --id EVENT_ID           everything recorded about one dead letter
   replay    (--all | filters)       put them back on the queue as fresh events
   purge     (--all | filters)       delete them for good
-filters: --type EVENT_TYPE  --reason max_attempts|poison|undecodable  --id EVENT_ID`;
+filters: --type EVENT_TYPE  --reason max_attempts|rejected|poison|undecodable  --id EVENT_ID
+--queue Q: the queue (default QUEUE_NAME, event_queue)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    queue: { type: "string" },
     type: { type: "string" },
     reason: { type: "string" },
     id: { type: "string" },
@@ -67,7 +69,7 @@ const redis = connectRedis(readRedisConnection(process.env), "writer", {
   enableOfflineQueue: true,
   retryStrategy: () => null,
 });
-const keys = queueKeys(readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
+const keys = queueKeys(values.queue ?? readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
 try {
   if (command === "list") {
     const entries = await listDeadLetters(redis, keys, filter, Number(values.limit));

@@ -1,12 +1,14 @@
 // What happens to an event whose handler threw: another attempt after an exponential,
-// jittered delay, or the dead-letter list once MAX_ATTEMPTS is reached. Pure: the worker
-// carries the plan out against Redis.
+// jittered delay (or the delay a RetryLater asks for), or the dead-letter list once
+// MAX_ATTEMPTS is reached or at once for a PermanentFailure. Pure: the worker carries the
+// plan out against Redis.
 import {
   type DeadLetterMeta,
   decodeEnvelope,
   encodeDeadLetter,
   encodeEnvelope,
 } from "@eventpipe/queue";
+import { PermanentFailure, RetryLater } from "./handler.js";
 
 const MAX_ERROR_LENGTH = 2000;
 
@@ -28,7 +30,13 @@ export type FailurePlan =
       readonly delayMs: number;
       readonly envelope: Buffer;
     }
-  | { readonly kind: "dead-letter"; readonly attempts: number; readonly entry: Buffer };
+  | {
+      readonly kind: "dead-letter";
+      readonly attempts: number;
+      readonly entry: Buffer;
+      /** What the dead-letter entry says, for a caller waiting on the event. */
+      readonly message: string;
+    };
 
 /** Half the capped exponential delay, plus up to as much again at random: a burst spreads out. */
 export function retryDelayMs(attempts: number, policy: RetryPolicy, random = Math.random): number {
@@ -57,12 +65,20 @@ export function planFailure(
     retryToken: `${where.workerId}:${where.sequence}`,
   };
   const envelope = encodeEnvelope(updated, deliveries);
-  if (attempts < policy.maxAttempts) {
-    return { kind: "retry", attempts, delayMs: retryDelayMs(attempts, policy), envelope };
+  const rejected = error instanceof PermanentFailure;
+  if (attempts < policy.maxAttempts && !rejected) {
+    const delayMs =
+      error instanceof RetryLater && error.retryAfterMs > 0
+        ? error.retryAfterMs
+        : retryDelayMs(attempts, policy);
+    return { kind: "retry", attempts, delayMs, envelope };
   }
   const meta: DeadLetterMeta = {
-    reason: "max_attempts",
-    message: `handler failed ${attempts} times (MAX_ATTEMPTS=${policy.maxAttempts})`,
+    reason: rejected ? "rejected" : "max_attempts",
+    message: rejected
+      ? error.message
+      : `handler failed ${attempts} times (MAX_ATTEMPTS=${policy.maxAttempts})`,
+    ...(rejected && error.status !== undefined ? { status: error.status } : {}),
     worker: where.workerId,
     deadLetteredAtMs: where.nowMs,
     attempts,
@@ -72,7 +88,12 @@ export function planFailure(
     firstFailedAtMs: Number(updated.firstFailedAtMs),
     lastFailedAtMs: where.nowMs,
   };
-  return { kind: "dead-letter", attempts, entry: encodeDeadLetter(meta, envelope) };
+  return {
+    kind: "dead-letter",
+    attempts,
+    entry: encodeDeadLetter(meta, envelope),
+    message: `${meta.reason}: ${meta.message}`,
+  };
 }
 
 /** The dead-letter entry for a queue entry that is not an envelope at all. */

@@ -3,9 +3,8 @@
 import { describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
 import { connectWorkerRedis } from "./connections.js";
-import { createSimulatedWorkHandler, loadHandlerModule } from "./handler.js";
 import { createLogger } from "./logger.js";
-import { createWorker } from "./worker.js";
+import { createPipelineWorkers } from "./pipeline-worker.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof readWorkerConfig>;
@@ -18,17 +17,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, "worker");
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
-  const worker = createWorker({
-    redis,
-    config,
-    logger,
-    handler:
-      config.handlerModule === undefined
-        ? createSimulatedWorkHandler(config.workMs)
-        : await loadHandlerModule(config.handlerModule),
-  });
+  const worker = await createPipelineWorkers({ redis, config, logger });
   await worker.start();
-  logger.info({ redis: describeRedis(config.redis), workMs: config.workMs }, "worker running");
+  logger.info(
+    {
+      redis: describeRedis(config.redis),
+      pipeline: config.pipeline.source,
+      routes: worker.workers.length,
+    },
+    "worker running",
+  );
 
   stopOnSignals(
     async (signal) => {

@@ -1,48 +1,69 @@
-// `pnpm stats [--json]`: the queue's pending, in-flight, processed and dead-lettered counts,
-// per-type counts and live workers.
+// `pnpm stats [--queue Q] [--json]`: a queue's pending, in-flight, processed and dead-lettered
+// counts, per-type counts and live workers. Without --queue: every queue of the pipeline file
+// (EVENTPIPE_CONFIG), else QUEUE_NAME. --json prints one object for one queue, an array for
+// several.
+import { parseArgs } from "node:util";
+import { queuesOf, readPipeline } from "@eventpipe/pipeline";
 import {
   connectRedis,
   DEFAULT_QUEUE_NAME,
+  type QueueStats,
   queueKeys,
   readQueueStats,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
 
-const json = process.argv.includes("--json");
+const { values } = parseArgs({
+  options: { queue: { type: "string" }, json: { type: "boolean", default: false } },
+});
+let queues: string[];
+try {
+  queues =
+    values.queue !== undefined
+      ? [values.queue]
+      : queuesOf(
+          readPipeline(process.env, readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)),
+        );
+} catch (error) {
+  console.error(`stats: ${(error as Error).message}`);
+  process.exit(2);
+}
 const redis = connectRedis(readRedisConnection(process.env), "writer", {
   enableOfflineQueue: true,
   retryStrategy: () => null,
 });
+
+function print(stats: QueueStats): void {
+  console.log(`queue            ${stats.queue}`);
+  console.log(`pending          ${stats.pending}`);
+  console.log(`in flight        ${stats.inFlight}`);
+  console.log(`processed        ${stats.processed}`);
+  console.log(`retries waiting  ${stats.retriesWaiting} (${stats.retried} retries so far)`);
+  console.log(`dead-lettered    ${stats.deadLettered} waiting (${stats.deadLetteredTotal} ever)`);
+  console.log("by type");
+  for (const [type, count] of Object.entries(stats.byType).sort()) {
+    console.log(`  ${type.padEnd(24)} ${count}`);
+  }
+  console.log(`workers          ${stats.workers.length} live`);
+  for (const worker of stats.workers) {
+    console.log(
+      `  ${worker.id.padEnd(40)} in flight ${worker.inFlight}, processed ${worker.processed}`,
+    );
+  }
+  for (const worker of stats.expiredWorkers) {
+    console.log(`  ${worker.id.padEnd(40)} lease expired, ${worker.inFlight} events to take back`);
+  }
+}
+
 try {
-  const stats = await readQueueStats(
-    redis,
-    queueKeys(readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)),
-  );
-  if (json) {
-    console.log(JSON.stringify(stats));
-  } else {
-    console.log(`queue            ${stats.queue}`);
-    console.log(`pending          ${stats.pending}`);
-    console.log(`in flight        ${stats.inFlight}`);
-    console.log(`processed        ${stats.processed}`);
-    console.log(`retries waiting  ${stats.retriesWaiting} (${stats.retried} retries so far)`);
-    console.log(`dead-lettered    ${stats.deadLettered} waiting (${stats.deadLetteredTotal} ever)`);
-    console.log("by type");
-    for (const [type, count] of Object.entries(stats.byType).sort()) {
-      console.log(`  ${type.padEnd(24)} ${count}`);
-    }
-    console.log(`workers          ${stats.workers.length} live`);
-    for (const worker of stats.workers) {
-      console.log(
-        `  ${worker.id.padEnd(40)} in flight ${worker.inFlight}, processed ${worker.processed}`,
-      );
-    }
-    for (const worker of stats.expiredWorkers) {
-      console.log(
-        `  ${worker.id.padEnd(40)} lease expired, ${worker.inFlight} events to take back`,
-      );
-    }
+  const all = await Promise.all(queues.map((queue) => readQueueStats(redis, queueKeys(queue))));
+  if (values.json) console.log(JSON.stringify(all.length === 1 ? all[0] : all));
+  else {
+    all.forEach((stats, index) => {
+      if (index > 0) console.log("");
+      print(stats);
+    });
   }
 } catch (error) {
   console.error(`stats: cannot read the queue: ${(error as Error).message}`);

@@ -6,7 +6,8 @@
 // leaves the in-flight hash only after its handler resolved (acks are grouped into one script
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
-import type { Event } from "@eventpipe/proto";
+import type { ResultsTarget } from "@eventpipe/pipeline";
+import type { Event, StoredEvent } from "@eventpipe/proto";
 import { createQueueStore, decodeEnvelope, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -15,7 +16,8 @@ import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
 import { connectBlocking } from "./connections.js";
 import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
-import type { EventContext, EventHandler } from "./handler.js";
+import type { EventContext, EventHandler, HandlerResult } from "./handler.js";
+import { answerOf, deadLetterReply } from "./processors/results.js";
 import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
@@ -24,6 +26,10 @@ export interface WorkerDependencies {
   readonly config: WorkerConfig;
   readonly logger: Logger;
   readonly handler: EventHandler;
+  /** The pipeline route this worker serves (names results and log lines); default "default". */
+  readonly route?: string;
+  /** Where results of the processing go, and for which outcomes. */
+  readonly results?: ResultsTarget;
 }
 
 export interface WorkerCounters {
@@ -48,10 +54,18 @@ export interface Worker {
   close(graceMs?: number): Promise<void>;
 }
 
-export function createWorker({ redis, config, logger, handler }: WorkerDependencies): Worker {
+export function createWorker({
+  redis,
+  config,
+  logger,
+  handler,
+  route = "default",
+  results,
+}: WorkerDependencies): Worker {
   const id = config.workerId;
-  const log = logger.child({ worker: id });
+  const log = logger.child({ worker: id, queue: config.queueName });
   const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
+  const resultsPending = results === undefined ? undefined : queueKeys(results.queue).pending;
   const keys = store.keys;
   const blocking = connectBlocking(redis, config);
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
@@ -87,6 +101,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       release(count);
     },
     () => stopping && graceAbort.signal.aborted,
+    resultsPending,
   );
 
   /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
@@ -107,14 +122,21 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
   async function onHandlerFailure(
     sequence: number,
     raw: Buffer,
-    event: Event,
+    stored: StoredEvent,
     error: unknown,
   ): Promise<void> {
     counters.failed++;
+    const event = stored.event!;
     const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });
     if (plan.kind === "dead-letter") {
       await persist(() => store.deadLetter(id, sequence, plan.entry), "dead-letter");
       counters.deadLettered++;
+      // A waiting caller learns at once; best effort, as it may have gone.
+      if (stored.replyTo !== "") {
+        redis
+          .publish(stored.replyTo, deadLetterReply(event.eventId, plan.message))
+          .catch(() => undefined);
+      }
       log.warn(
         {
           eventId: event.eventId,
@@ -143,11 +165,24 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
     release(1);
   }
 
+  function onHandlerDone(
+    sequence: number,
+    stored: StoredEvent,
+    returned: HandlerResult | undefined,
+  ) {
+    const answer = answerOf(stored, returned, results, route);
+    if (answer === undefined) acks.add(sequence, stored.event!.type);
+    else acks.addCompletion({ sequence, type: stored.event!.type, ...answer });
+  }
+
   function dispatch(sequence: number, raw: Buffer): void {
     let event: Event;
+    let stored: StoredEvent;
     let ctx: EventContext;
     try {
-      const { stored, deliveries } = decodeEnvelope(raw);
+      const decoded = decodeEnvelope(raw);
+      stored = decoded.stored;
+      const deliveries = decoded.deliveries;
       event = stored.event!;
       ctx = {
         eventId: event.eventId,
@@ -162,15 +197,15 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       return;
     }
     // The handler starts now, synchronously, so events start in claim (queue) order.
-    let running: Promise<void>;
+    let running: Promise<HandlerResult | undefined>;
     try {
-      running = handler(event, ctx);
+      running = handler(event, ctx) as Promise<HandlerResult | undefined>;
     } catch (error) {
       running = Promise.reject(error);
     }
     running.then(
-      () => acks.add(sequence, event.type),
-      (error: unknown) => void onHandlerFailure(sequence, raw, event, error),
+      (returned) => onHandlerDone(sequence, stored, returned),
+      (error: unknown) => void onHandlerFailure(sequence, raw, stored, error),
     );
   }
 
@@ -267,7 +302,7 @@ export function createWorker({ redis, config, logger, handler }: WorkerDependenc
       upkeep = startUpkeep(store, redis, config, log, (requeued) => {
         counters.recoveredFromOthers += requeued;
       });
-      log.info({ queue: config.queueName, concurrency: config.concurrency }, "worker started");
+      log.info({ route, concurrency: config.concurrency }, "worker started");
       loop = consume();
     },
     close(graceMs = config.shutdownGraceMs) {

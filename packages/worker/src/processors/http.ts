@@ -1,0 +1,252 @@
+// The HTTP processor: a REST endpoint as a consumer. Each event becomes one request over a
+// keep-alive pool, signed the Standard Webhooks way; the answer becomes a result, a retry or
+// a dead letter.
+import type { Event } from "@eventpipe/proto";
+import { type Dispatcher, Pool } from "undici";
+import {
+  type EventContext,
+  type EventHandler,
+  type HandlerResult,
+  PermanentFailure,
+  RetryLater,
+} from "../handler.js";
+import { retryAfterMs } from "./retry-after.js";
+import { signWebhook, webhookKey } from "./signing.js";
+
+export interface HttpProcessorOptions {
+  readonly url: string;
+  readonly method: string;
+  /** Bounds the whole exchange: connecting, the headers and the body of the answer. */
+  readonly timeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** "whsec_<base64>" (or any string, used as UTF-8): adds a `webhook-signature` header. */
+  readonly signingSecret?: string;
+  /** Sockets in the pool: the processor's concurrency. */
+  readonly connections: number;
+  /** A 4xx other than 408/429 resolves as an "error" result instead of dead-lettering the event. */
+  readonly errorAnswersAreResults: boolean;
+}
+
+export interface HttpProcessor {
+  readonly handler: EventHandler;
+  /** Closes the pool; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Response headers as undici gives them: lower-case names. */
+type IncomingHttpHeaders = Dispatcher.ResponseData["headers"];
+
+interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const RETRY_MESSAGE_CHARS = 200;
+const REJECT_MESSAGE_CHARS = 500;
+/** close() waits this long for requests in flight, then destroys the pool. */
+const CLOSE_BOUND_MS = 5_000;
+const READER_HEADERS = new Set(["content-type", "content-encoding", "location", "etag"]);
+const UNDICI_TIMEOUTS = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+/** The abort reason of the overall deadline, told apart from a shutdown's. */
+const TIMED_OUT = new Error("the request's deadline passed");
+
+export function createHttpProcessor(options: HttpProcessorOptions): HttpProcessor {
+  const url = new URL(options.url);
+  // undici sends any method token; its type only lists the common ones.
+  const method = options.method.toUpperCase() as Dispatcher.HttpMethod;
+  // Messages name the URL without its query, which may carry a token.
+  const target = `${url.origin}${url.pathname}`;
+  const exchange = `${method} ${target}`;
+  if (options.signingSecret !== undefined) webhookKey(options.signingSecret); // fail at start
+  const configured = Object.fromEntries(
+    Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const pool = new Pool(url.origin, { connections: options.connections, pipelining: 1 });
+
+  const handler: EventHandler = async (event, ctx) => {
+    const body = method === "GET" || method === "HEAD" ? undefined : event.payload;
+    const answer = await send(pool, exchange, options.timeoutMs, ctx.signal, {
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: requestHeaders(event, ctx, configured, body, options.signingSecret),
+      body,
+    });
+    return toResult(answer, target, options.errorAnswersAreResults);
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= closePool(pool);
+    return closing;
+  };
+  return { handler, close };
+}
+
+function requestHeaders(
+  event: Event,
+  ctx: EventContext,
+  configured: Readonly<Record<string, string>>,
+  body: Uint8Array | undefined,
+  signingSecret: string | undefined,
+): Record<string, string> {
+  const timestampSeconds = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    ...configured,
+    "eventpipe-event-type": event.type,
+    "eventpipe-attempt": String(ctx.attempt),
+    // The event id, stable across retries: the receiver deduplicates on it.
+    "webhook-id": event.eventId,
+    "webhook-timestamp": String(timestampSeconds),
+  };
+  if (body !== undefined) {
+    headers["content-type"] =
+      event.attributes["content-type"] ?? configured["content-type"] ?? sniffContentType(body);
+  }
+  if (signingSecret !== undefined) {
+    headers["webhook-signature"] = signWebhook(
+      signingSecret,
+      event.eventId,
+      timestampSeconds,
+      body ?? "",
+    );
+  }
+  return headers;
+}
+
+/** JSON when the first non-whitespace byte opens an object or an array; bytes otherwise. */
+function sniffContentType(body: Uint8Array): string {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b || byte === 0x5b ? "application/json" : "application/octet-stream";
+  }
+  return "application/octet-stream";
+}
+
+async function send(
+  pool: Pool,
+  exchange: string,
+  timeoutMs: number,
+  shutdown: AbortSignal,
+  request: {
+    path: string;
+    method: Dispatcher.HttpMethod;
+    headers: Record<string, string>;
+    body?: Uint8Array;
+  },
+): Promise<Answer> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(TIMED_OUT), timeoutMs);
+  const onShutdown = () => deadline.abort(shutdown.reason);
+  if (shutdown.aborted) onShutdown();
+  else shutdown.addEventListener("abort", onShutdown, { once: true });
+  let response: Dispatcher.ResponseData;
+  let body: Buffer | undefined;
+  try {
+    response = await pool.request({
+      ...request,
+      signal: deadline.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    body = await readAtMost(response.body, MAX_BODY_BYTES);
+  } catch (error) {
+    throw transportError(error, exchange, timeoutMs, deadline.signal);
+  } finally {
+    clearTimeout(timer);
+    shutdown.removeEventListener("abort", onShutdown);
+  }
+  if (body === undefined) throw new Error(`${exchange} failed: response body over 1 MiB`);
+  return { status: response.statusCode, headers: response.headers, body };
+}
+
+/**
+ * The whole body, or undefined past `limit` bytes. Either way the stream ends consumed or
+ * destroyed, so the socket goes back to the pool (or is closed) and never leaks.
+ */
+async function readAtMost(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  // Leaving the loop early destroys the stream.
+  for await (const chunk of body) {
+    length += chunk.length;
+    if (length > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function transportError(
+  error: unknown,
+  exchange: string,
+  timeoutMs: number,
+  deadline: AbortSignal,
+): Error {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (deadline.reason === TIMED_OUT || (typeof code === "string" && UNDICI_TIMEOUTS.has(code))) {
+    return new Error(`${exchange} timed out after ${timeoutMs} ms`, { cause: error });
+  }
+  if (deadline.aborted) {
+    return new Error(`${exchange} aborted: the worker is shutting down`, { cause: error });
+  }
+  return new Error(`${exchange} failed: ${describeCause(error)}`, { cause: error });
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:80"; the code alone when the message is empty (AggregateError). */
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const inner = error instanceof AggregateError ? error.errors.map(String).join("; ") : "";
+  const message = error.message || inner;
+  if (typeof code !== "string" || message.includes(code)) return message || error.name;
+  return message ? `${code}: ${message}` : code;
+}
+
+function toResult(answer: Answer, target: string, errorAnswersAreResults: boolean): HandlerResult {
+  const { status, body } = answer;
+  if (status < 400) {
+    return { outcome: "success", status, body, headers: readerHeaders(answer.headers) };
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    throw new RetryLater(
+      `HTTP ${status} from ${target}: ${startOf(body, RETRY_MESSAGE_CHARS)}`,
+      retryAfterMs(answer.headers["retry-after"]),
+    );
+  }
+  if (errorAnswersAreResults) {
+    return { outcome: "error", status, body, headers: readerHeaders(answer.headers) };
+  }
+  throw new PermanentFailure(
+    `HTTP ${status} from ${target}: ${startOf(body, REJECT_MESSAGE_CHARS)}`,
+    status,
+  );
+}
+
+/** The headers of an answer that matter to its reader; undici gives lower-case names. */
+function readerHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || !(READER_HEADERS.has(name) || name.startsWith("x-"))) continue;
+    kept[name] = typeof value === "string" ? value : value.join(", ");
+  }
+  return kept;
+}
+
+function startOf(body: Buffer, chars: number): string {
+  // A UTF-8 character is at most 4 bytes: decode no more than the message can show.
+  return body
+    .subarray(0, chars * 4)
+    .toString("utf8")
+    .slice(0, chars);
+}
+
+async function closePool(pool: Pool): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(resolve, CLOSE_BOUND_MS, "late");
+  });
+  const outcome = await Promise.race([pool.close().then(() => "closed" as const), late]);
+  clearTimeout(timer);
+  if (outcome === "late") await pool.destroy();
+}

@@ -1,0 +1,99 @@
+// What a finished event leaves behind besides its ack: a result in the processor's result
+// queue (when `results.when` names the outcome) and a reply to the collector whose caller
+// waits on a Call. Both go to Redis in the same atomic step as the ack (complete-5.lua).
+import type { ResultsTarget } from "@eventpipe/pipeline";
+import { CallReply, type Event, Outcome, type StoredEvent } from "@eventpipe/proto";
+import { encodeNewEvent } from "@eventpipe/queue";
+import type { HandlerResult } from "../handler.js";
+
+/** Attributes of a result event that say where it came from and how the processing ended. */
+export const RESULT_ATTRIBUTES = Object.freeze({
+  outcome: "eventpipe.outcome",
+  status: "eventpipe.status",
+  route: "eventpipe.route",
+});
+
+export interface Answer {
+  readonly result?: Buffer;
+  readonly replyTo?: string;
+  readonly reply?: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The generated protobuf types hold bytes as Buffers; this wraps without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+function wanted(target: ResultsTarget | undefined, outcome: HandlerResult["outcome"]): boolean {
+  if (target === undefined) return false;
+  return target.when.includes(outcome === "success" ? "onSuccess" : "onError");
+}
+
+/**
+ * The result event: the source event's id and type (so readers correlate and deduplicate),
+ * the answer's body as payload, its headers and outcome as attributes.
+ */
+function resultEvent(source: Event, answer: HandlerResult, route: string, nowMs: number): Event {
+  const attributes: Record<string, string> = { ...answer.headers };
+  attributes[RESULT_ATTRIBUTES.outcome] = answer.outcome;
+  attributes[RESULT_ATTRIBUTES.route] = route;
+  if (answer.status !== undefined) attributes[RESULT_ATTRIBUTES.status] = String(answer.status);
+  return {
+    eventId: source.eventId,
+    type: source.type,
+    timestamp: BigInt(nowMs),
+    payload: asBuffer(answer.body),
+    source: `eventpipe/${route}`,
+    attributes,
+    schemaVersion: 0,
+  };
+}
+
+/** The answer to keep or relay for an event whose handler resolved; undefined: a plain ack. */
+export function answerOf(
+  stored: StoredEvent,
+  returned: HandlerResult | undefined,
+  target: ResultsTarget | undefined,
+  route: string,
+): Answer | undefined {
+  const answer: HandlerResult = returned ?? { outcome: "success", body: EMPTY };
+  const keep = wanted(target, answer.outcome);
+  if (!keep && stored.replyTo === "") return undefined;
+  const event = stored.event!;
+  return {
+    result: keep
+      ? encodeNewEvent(resultEvent(event, answer, route, Date.now()), Date.now())
+      : undefined,
+    replyTo: stored.replyTo || undefined,
+    reply:
+      stored.replyTo === ""
+        ? undefined
+        : Buffer.from(
+            CallReply.encode({
+              eventId: event.eventId,
+              outcome:
+                answer.outcome === "success" ? Outcome.OUTCOME_SUCCESS : Outcome.OUTCOME_ERROR,
+              status: answer.status ?? 0,
+              body: asBuffer(answer.body),
+              headers: { ...answer.headers },
+              message: "",
+            }).finish(),
+          ),
+  };
+}
+
+/** The reply for a caller whose event was dead-lettered. */
+export function deadLetterReply(eventId: string, message: string): Buffer {
+  return Buffer.from(
+    CallReply.encode({
+      eventId,
+      outcome: Outcome.OUTCOME_DEAD_LETTERED,
+      status: 0,
+      body: EMPTY,
+      headers: {},
+      message,
+    }).finish(),
+  );
+}
