@@ -47,7 +47,9 @@ export function createCollector({
 }: CollectorDependencies): Collector {
   const core = createIngestCore(redis, config, logger);
   const grpc: GrpcDoor | undefined =
-    config.listen === undefined ? undefined : createGrpcDoor(core, { config, logger, credentials });
+    config.listen === undefined
+      ? undefined
+      : createGrpcDoor(core, { config, logger, credentials, caller: core.caller });
   const http: HttpDoor | undefined =
     config.httpListen === undefined ? undefined : createHttpDoor(core, { config, logger });
   let httpPort: number | undefined;

@@ -1,4 +1,7 @@
 // Collector configuration: read from the environment once, validated, frozen.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { type Pipeline, readPipeline } from "@eventpipe/pipeline";
 import {
   DEFAULT_QUEUE_NAME,
   type Env,
@@ -34,7 +37,16 @@ export interface CollectorConfig {
   /** HTTP host:port; undefined when COLLECTOR_HTTP_LISTEN is empty (no HTTP). */
   readonly httpListen: string | undefined;
   readonly redis: RedisConnection;
+  /** QUEUE_NAME: the queue of every event when there is no pipeline file. */
   readonly queueName: string;
+  /** The pipeline file (EVENTPIPE_CONFIG): routes by event type to queues. */
+  readonly pipeline: Pipeline;
+  /** Unique per process: names the channel where the answers to its Calls arrive. */
+  readonly collectorId: string;
+  /** How long a Call waits for its answer when the caller set no (shorter) deadline. */
+  readonly callTimeoutMs: number;
+  /** Calls waiting for answers at once, collector-wide. */
+  readonly maxWaitingCalls: number;
   /** Most events written to Redis in one script call. */
   readonly chunkSize: number;
   /** Events read from all clients and not yet stored, collector-wide; past it, reads wait. */
@@ -65,6 +77,8 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   maxBufferedEvents: 20_000,
   dedupWindowSeconds: 86_400,
   maxBacklog: 0,
+  callTimeoutMs: 30_000,
+  maxWaitingCalls: 10_000,
   retryAfterMs: 1000,
   maxMessageBytes: 4 * 1024 * 1024,
   maxConcurrentStreams: 1000,
@@ -91,11 +105,20 @@ function readOptionalHostPort(env: Env, name: string, fallback: string): string 
 
 export function readCollectorConfig(env: Env = process.env): CollectorConfig {
   const d = COLLECTOR_DEFAULTS;
+  const queueName = readString(env, "QUEUE_NAME", d.queueName);
   return Object.freeze({
     listen: readOptionalHostPort(env, "COLLECTOR_LISTEN", d.listen),
     httpListen: readOptionalHostPort(env, "COLLECTOR_HTTP_LISTEN", d.httpListen),
     redis: readRedisConnection(env),
-    queueName: readString(env, "QUEUE_NAME", d.queueName),
+    queueName,
+    pipeline: readPipeline(env, queueName),
+    collectorId: readString(
+      env,
+      "COLLECTOR_ID",
+      `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    ),
+    callTimeoutMs: readInteger(env, "CALL_TIMEOUT_MS", d.callTimeoutMs, { min: 1, max: 3_600_000 }),
+    maxWaitingCalls: readInteger(env, "MAX_WAITING_CALLS", d.maxWaitingCalls, { min: 1 }),
     // The Lua scripts unpack() a chunk's ids in one go; Lua's stack allows about 8,000 values.
     chunkSize: readInteger(env, "COLLECTOR_CHUNK_SIZE", d.chunkSize, { min: 1, max: 4000 }),
     dedupWindowMs:

@@ -2,7 +2,7 @@
 // and the registered schemas, deduplication and the atomic enqueue (ingest.ts), the
 // collector-wide budget of buffered events, Redis health, and the schema registry.
 import { once } from "node:events";
-import { createQueueStore, queueKeys } from "@eventpipe/queue";
+import { setTimeout as delay } from "node:timers/promises";
 import {
   createSchemaRegistry,
   createSchemaValidators,
@@ -11,10 +11,13 @@ import {
 } from "@eventpipe/schemas";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { type Caller, createCaller } from "./call/caller.js";
+import { createReplyListener } from "./call/replies.js";
 import type { CollectorConfig } from "./config.js";
 import { EventBudget } from "./event-budget.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import { type ChunkWriter, createChunkWriter } from "./ingest.js";
+import { createRoutedStores } from "./routing.js";
 
 /** How often each collector looks for schemas registered through another one. */
 const SCHEMA_REFRESH_MS = 500;
@@ -30,6 +33,8 @@ export interface IngestCore {
   readonly health: HealthMonitor;
   readonly schemas: SchemaRegistry;
   readonly validators: SchemaValidators;
+  /** Request and reply: stores one event and waits for its processor's answer. */
+  readonly caller: Caller;
   /** Loads the registered schemas and keeps them fresh. */
   start(): Promise<void>;
   /** Stops the background refreshes and reports NOT_SERVING from now on. Idempotent. */
@@ -43,10 +48,17 @@ export function createIngestCore(
 ): IngestCore {
   const schemas = createSchemaRegistry(redis);
   const validators = createSchemaValidators(schemas);
-  const store = createQueueStore(redis, queueKeys(config.queueName));
   const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
+  const writer = createChunkWriter(
+    redis,
+    createRoutedStores(redis, config.pipeline),
+    config,
+    validators,
+  );
+  const replies = createReplyListener(redis, config.collectorId, logger);
   return {
-    writer: createChunkWriter(redis, store, config, validators),
+    writer,
+    caller: createCaller({ writer }, replies, config.maxWaitingCalls),
     budget: new EventBudget(config.maxBufferedEvents),
     health,
     schemas,
@@ -60,8 +72,17 @@ export function createIngestCore(
       await validators.start(SCHEMA_REFRESH_MS, (error) =>
         logger.warn({ err: (error as Error).message }, "refreshing schemas failed"),
       );
+      // Calls need the reply channel before their events are stored. Without Redis the
+      // subscription waits for it (calls are refused meanwhile anyway), so start goes on.
+      const subscribed = replies
+        .start()
+        .catch((error: unknown) =>
+          logger.warn({ err: (error as Error).message }, "subscribing to call replies failed"),
+        );
+      await Promise.race([subscribed, delay(READY_WAIT_MS, undefined, { ref: false })]);
     },
     stop() {
+      replies.close();
       validators.close();
       health.stop();
     },

@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
 import { RedisOutOfMemoryError, RedisUnavailableError } from "./errors.js";
 import { type IncomingEvent, payloadOf } from "./incoming.js";
+import type { RoutedStores } from "./routing.js";
 import { validateEvent } from "./validate.js";
 
 /** Rejections listed in one reply; the count covers them all. */
@@ -78,10 +79,15 @@ function isRedisOutOfMemory(error: unknown): boolean {
 export interface ChunkWriter {
   /**
    * Validates and stores one chunk. `firstIndex` is the position of events[0] in the stream,
-   * used in rejections. Throws BacklogFullError, RedisOutOfMemoryError or RedisUnavailableError (nothing of the
-   * chunk stored) or an unexpected error.
+   * used in rejections. Throws BacklogFullError, RedisOutOfMemoryError or RedisUnavailableError
+   * (nothing of the chunk stored, or as much as the error says) or an unexpected error.
+   * `replyTo` marks the events as a Call's: the worker publishes their result there.
    */
-  write(events: readonly IncomingEvent[], firstIndex: number): Promise<ChunkResult>;
+  write(
+    events: readonly IncomingEvent[],
+    firstIndex: number,
+    replyTo?: string,
+  ): Promise<ChunkResult>;
 }
 
 const READY_WAIT_MS = 1000;
@@ -108,7 +114,7 @@ function schemaProblem(schemas: SchemaValidators, event: IncomingEvent): string 
 
 export function createChunkWriter(
   redis: Redis,
-  store: QueueStore,
+  stores: RoutedStores,
   config: CollectorConfig,
   /** Registered JSON Schemas to enforce; none when omitted. */
   schemas?: SchemaValidators,
@@ -120,7 +126,7 @@ export function createChunkWriter(
     maxBacklog: config.maxBacklog,
   };
 
-  async function enqueue(entries: EnqueueEntry[]) {
+  async function enqueue(store: QueueStore, entries: EnqueueEntry[]) {
     try {
       // Ride out a reconnect in progress (a restart, a blip) for a moment, no longer: the
       // connection has no offline queue, so a Redis that stays away becomes UNAVAILABLE.
@@ -135,7 +141,7 @@ export function createChunkWriter(
   }
 
   return {
-    async write(events, firstIndex) {
+    async write(events, firstIndex, replyTo) {
       // Until the registry has been read once, nothing says which types have a schema, and
       // storing an event unchecked could let through one that breaks it.
       if (schemas !== undefined && !schemas.loaded) {
@@ -144,7 +150,8 @@ export function createChunkWriter(
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);
       const rejections: Rejection[] = [];
-      const entries: EnqueueEntry[] = [];
+      // One group of entries per destination queue, in stream order within each.
+      const groups = new Map<QueueStore, EnqueueEntry[]>();
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
         let problem = validateEvent(event, config.limits, allowed, latestTimestamp);
@@ -155,9 +162,15 @@ export function createChunkWriter(
           }
         }
         if (problem === undefined) {
+          const store = stores.storeFor(event.type);
+          let entries = groups.get(store);
+          if (entries === undefined) {
+            entries = [];
+            groups.set(store, entries);
+          }
           entries.push({
             eventId: event.eventId,
-            envelope: encodeReceivedEvent(event.bytes, nowMs),
+            envelope: encodeReceivedEvent(event.bytes, nowMs, replyTo),
           });
         } else {
           rejections.push({
@@ -168,12 +181,14 @@ export function createChunkWriter(
           });
         }
       }
-      if (entries.length === 0) return { stored: 0, duplicates: 0, rejections };
-      // Big batches go out as several script calls pipelined on the one connection; Redis
-      // runs them in order.
+      if (groups.size === 0) return { stored: 0, duplicates: 0, rejections };
+      // One script call per destination queue, and big batches as several calls, all
+      // pipelined on the one connection; Redis runs them in order.
       const pieces: Promise<{ stored: number; duplicates: number }>[] = [];
-      for (let start = 0; start < entries.length; start += config.chunkSize) {
-        pieces.push(enqueue(entries.slice(start, start + config.chunkSize)));
+      for (const [store, entries] of groups) {
+        for (let start = 0; start < entries.length; start += config.chunkSize) {
+          pieces.push(enqueue(store, entries.slice(start, start + config.chunkSize)));
+        }
       }
       const settled = await Promise.allSettled(pieces);
       let stored = 0;
@@ -188,7 +203,7 @@ export function createChunkWriter(
         }
       }
       if (failure !== undefined) {
-        // Part of a split batch may be stored: say how much, so the reply stays true.
+        // Part of a split or routed batch may be stored: say how much, so the reply stays true.
         if (failure instanceof RedisUnavailableError)
           throw new RedisUnavailableError(stored, failure.cause);
         throw failure;

@@ -2,6 +2,7 @@
 // (validation, schemas, deduplication, enqueue). createCollector (collector.ts) opens it.
 import { once } from "node:events";
 import {
+  type CallReply,
   HealthService,
   type PublishAck,
   type Rejection,
@@ -13,12 +14,15 @@ import {
   type ServerCredentials,
   type ServerDuplexStream,
   type ServerReadableStream,
+  type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authenticate } from "./auth.js";
+import type { Caller } from "./call/caller.js";
+import { answerCall } from "./call/grpc-call.js";
 import { readChunks } from "./chunk-reader.js";
 import type { CollectorConfig } from "./config.js";
 import type { IngestCore } from "./core.js";
@@ -38,6 +42,8 @@ export interface GrpcDoorDependencies {
   readonly logger: Logger;
   /** Default: built from config.tls (plaintext when unset). */
   readonly credentials?: ServerCredentials;
+  /** Answers the Call RPC. */
+  readonly caller: Caller;
 }
 
 export interface GrpcDoor {
@@ -54,7 +60,7 @@ export interface GrpcDoor {
 
 export function createGrpcDoor(
   { writer, budget, health }: IngestCore,
-  { config, logger, credentials = serverCredentials(config.tls) }: GrpcDoorDependencies,
+  { config, logger, credentials = serverCredentials(config.tls), caller }: GrpcDoorDependencies,
 ): GrpcDoor {
   const shutdown = new AbortController();
   const active = new Set<Promise<void>>();
@@ -250,6 +256,17 @@ export function createGrpcDoor(
         call.metadata,
         (e) => call.emit("error", e),
         (log) => publish(call, log),
+      );
+    },
+    call(
+      call: ServerUnaryCall<IncomingBatch | MalformedMessage, CallReply>,
+      callback: sendUnaryData<CallReply>,
+    ) {
+      admit(
+        "Call",
+        call.metadata,
+        (e) => callback(e),
+        (log) => answerCall(call, callback, caller, config, log),
       );
     },
   });

@@ -36,6 +36,11 @@ export const eventServiceDefinition = {
     ...EventServiceService.publish,
     requestDeserialize: forgiving(decodeIncomingPublish),
   },
+  // A CallRequest holds its event in field 1, like an EventBatch.
+  call: {
+    ...EventServiceService.call,
+    requestDeserialize: forgiving(decodeIncomingBatch),
+  },
 } satisfies ServiceDefinition;
 
 /** The rejection that stands for a message that did not decode. */

@@ -17,6 +17,7 @@ import type { IngestCore } from "../core.js";
 import { ShuttingDownError } from "../errors.js";
 import { httpsOptions } from "../tls.js";
 import { addAccessCheck } from "./access.js";
+import { callRoute } from "./call-route.js";
 import type { DoorContext } from "./context.js";
 import { toHttpFailure } from "./errors.js";
 import { eventsRoute } from "./events-route.js";
@@ -130,6 +131,7 @@ export function createHttpDoor(
   addJsonBodyParser(app);
   void app.register(healthRoutes(context));
   void app.register(eventsRoute(context));
+  void app.register(callRoute(context));
   void app.register(schemaRoutes(context));
   void app.register(sampleRoutes(context));
 

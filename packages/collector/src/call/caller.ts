@@ -1,0 +1,56 @@
+// Request and reply through the pipeline: store one event marked with this collector's reply
+// channel, then wait for the processor's answer, which the worker publishes there. The event
+// is stored like any other (validation, schemas, routing, dedup), so past the deadline it is
+// still processed, once; only the answer goes unheard.
+import type { CallReply, Rejection } from "@eventpipe/proto";
+import type { IngestCore } from "../core.js";
+import type { IncomingEvent } from "../incoming.js";
+import type { ReplyListener } from "./replies.js";
+
+export type CallOutcome =
+  | { readonly kind: "reply"; readonly reply: CallReply }
+  /** The event is invalid; nothing was stored. */
+  | { readonly kind: "rejected"; readonly rejection: Rejection }
+  /** The event id was stored before (or a call with it is waiting): it is not processed again. */
+  | { readonly kind: "duplicate" }
+  /** No answer within the deadline (or the caller went away); the event will be processed. */
+  | { readonly kind: "timeout" }
+  /** Too many calls wait already. */
+  | { readonly kind: "busy"; readonly limit: number };
+
+export interface Caller {
+  call(event: IncomingEvent, timeoutMs: number, signal?: AbortSignal): Promise<CallOutcome>;
+}
+
+export function createCaller(
+  core: Pick<IngestCore, "writer">,
+  replies: ReplyListener,
+  maxWaitingCalls: number,
+): Caller {
+  return {
+    async call(event, timeoutMs, signal) {
+      if (replies.isWaiting(event.eventId)) return { kind: "duplicate" };
+      if (replies.waiting >= maxWaitingCalls) return { kind: "busy", limit: maxWaitingCalls };
+      const waiting = replies.expect(event.eventId, timeoutMs, signal);
+      let stored: number;
+      try {
+        const result = await core.writer.write([event], 0, replies.channel);
+        const rejection = result.rejections[0];
+        if (rejection !== undefined) {
+          waiting.cancel();
+          return { kind: "rejected", rejection };
+        }
+        stored = result.stored;
+      } catch (error) {
+        waiting.cancel();
+        throw error;
+      }
+      if (stored === 0) {
+        waiting.cancel();
+        return { kind: "duplicate" };
+      }
+      const reply = await waiting.reply;
+      return reply === undefined ? { kind: "timeout" } : { kind: "reply", reply };
+    },
+  };
+}

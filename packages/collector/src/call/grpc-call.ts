@@ -1,0 +1,79 @@
+// The gRPC door's Call RPC: one event in, the processor's CallReply out, within the caller's
+// deadline (or CALL_TIMEOUT_MS when the caller set none).
+import type { CallReply } from "@eventpipe/proto";
+import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { toGrpcStatus } from "../errors.js";
+import type { IncomingBatch } from "../incoming.js";
+import { MalformedMessage } from "../service-definition.js";
+import type { Caller } from "./caller.js";
+
+export interface CallSettings {
+  readonly callTimeoutMs: number;
+  readonly retryAfterMs: number;
+}
+
+/** Milliseconds until the call's deadline, at most the default timeout. */
+function timeLeft(call: ServerUnaryCall<unknown, unknown>, defaultMs: number): number {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return defaultMs;
+  return Math.min(defaultMs, Math.max(0, at - Date.now()));
+}
+
+export async function answerCall(
+  call: ServerUnaryCall<IncomingBatch | MalformedMessage, CallReply>,
+  callback: sendUnaryData<CallReply>,
+  caller: Caller,
+  settings: CallSettings,
+  log: Logger,
+): Promise<void> {
+  const request = call.request;
+  if (request instanceof MalformedMessage || request.events.length !== 1) {
+    callback({
+      code: status.INVALID_ARGUMENT,
+      details: "a CallRequest carries exactly one valid event",
+    });
+    return;
+  }
+  const event = request.events[0]!;
+  const cancelled = new AbortController();
+  call.once("cancelled", () => cancelled.abort());
+  try {
+    const outcome = await caller.call(
+      event,
+      timeLeft(call, settings.callTimeoutMs),
+      cancelled.signal,
+    );
+    switch (outcome.kind) {
+      case "reply":
+        callback(null, outcome.reply);
+        return;
+      case "rejected":
+        callback({ code: status.INVALID_ARGUMENT, details: outcome.rejection.message });
+        return;
+      case "duplicate":
+        callback({
+          code: status.ALREADY_EXISTS,
+          details: `event ${event.eventId.slice(0, 128)} was stored before; it is processed once, and this call gets no second answer`,
+        });
+        return;
+      case "timeout":
+        callback({
+          code: status.DEADLINE_EXCEEDED,
+          details: "no answer within the deadline; the event is stored and will be processed once",
+        });
+        return;
+      case "busy":
+        callback({
+          code: status.RESOURCE_EXHAUSTED,
+          details: `${outcome.limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
+        });
+        return;
+    }
+  } catch (error) {
+    const failure = toGrpcStatus(error, settings.retryAfterMs);
+    if (failure.unexpected) log.error({ err: error }, "call failed");
+    callback(failure.error);
+  }
+}

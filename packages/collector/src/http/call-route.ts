@@ -1,0 +1,70 @@
+// POST /v1/call: one event as JSON in, the processor's answer out, relayed as it came: its
+// status (an HTTP processor's) or 200, its body and content type, with the event id and the
+// outcome in `eventpipe-event-id` and `eventpipe-outcome`. The wait lasts up to the
+// `eventpipe-timeout-ms` header or CALL_TIMEOUT_MS, whichever is shorter; past it, 504, and
+// the event is still processed once.
+import { Outcome } from "@eventpipe/proto";
+import type { FastifyInstance } from "fastify";
+import { type DoorContext, requestSignal } from "./context.js";
+import { badRequest, HttpError } from "./errors.js";
+import { reasonName } from "./ingest-request.js";
+import { eventFromJson } from "./json-event.js";
+
+const TIMEOUT_HEADER = "eventpipe-timeout-ms";
+
+function timeoutOf(header: unknown, callTimeoutMs: number): number {
+  if (header === undefined) return callTimeoutMs;
+  const ms = Number(header);
+  if (!Number.isInteger(ms) || ms < 1) {
+    throw badRequest(`${TIMEOUT_HEADER} must be a positive whole number of milliseconds`);
+  }
+  return Math.min(ms, callTimeoutMs);
+}
+
+export function callRoute(context: DoorContext) {
+  return async (app: FastifyInstance) => {
+    app.post("/v1/call", { config: { access: "ingest" } }, async (request, reply) => {
+      const timeoutMs = timeoutOf(request.headers[TIMEOUT_HEADER], context.config.callTimeoutMs);
+      const parsed = eventFromJson(request.body, Date.now());
+      if (!parsed.ok) {
+        throw badRequest(parsed.message, { reason: reasonName(parsed.reason) });
+      }
+      const event = parsed.event;
+      const signal = requestSignal(reply, context.shutdown).signal();
+      const outcome = await context.core.caller.call(event, timeoutMs, signal);
+      reply.header("eventpipe-event-id", event.eventId);
+      switch (outcome.kind) {
+        case "rejected":
+          throw badRequest(outcome.rejection.message, {
+            reason: reasonName(outcome.rejection.reason),
+          });
+        case "duplicate":
+          throw new HttpError(
+            409,
+            "EP_CALL_DUPLICATE",
+            `event ${event.eventId.slice(0, 128)} was stored before; it is processed once, and this call gets no second answer`,
+          );
+        case "busy":
+          throw new HttpError(
+            503,
+            "EP_CALL_BUSY",
+            `${outcome.limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
+          );
+        case "timeout":
+          throw new HttpError(
+            504,
+            "EP_CALL_TIMEOUT",
+            "no answer within the deadline; the event is stored and will be processed once",
+          );
+      }
+      const answer = outcome.reply;
+      if (answer.outcome === Outcome.OUTCOME_DEAD_LETTERED) {
+        throw new HttpError(502, "EP_CALL_DEAD_LETTERED", answer.message);
+      }
+      const failed = answer.outcome === Outcome.OUTCOME_ERROR;
+      reply.header("eventpipe-outcome", failed ? "error" : "success");
+      reply.header("content-type", answer.headers["content-type"] ?? "application/octet-stream");
+      return reply.code(answer.status || (failed ? 502 : 200)).send(answer.body);
+    });
+  };
+}
