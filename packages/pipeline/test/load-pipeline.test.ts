@@ -69,3 +69,16 @@ describe("loadPipelineFile", () => {
     );
   });
 });
+
+describe("the example pipeline file in examples/", () => {
+  it("loads, with its secrets from the environment", () => {
+    const example = new URL("../../../examples/pipeline.yaml", import.meta.url).pathname;
+    const pipeline = loadPipelineFile(example, {
+      LOGIN_API_AUTH: "dXNlcjpwYXNz",
+      LOGIN_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    });
+    expect(pipeline.routes.map((route) => route.queue)).toEqual(["logins", "orders", "event_queue"]);
+    expect(pipeline.processors.map((processor) => processor.kind)).toEqual(["http", "grpc", "module"]);
+    expect(() => loadPipelineFile(example, {})).toThrow(/LOGIN_API_AUTH/);
+  });
+});
