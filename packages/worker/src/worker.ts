@@ -15,9 +15,10 @@ import { AckBatcher } from "./ack-batcher.js";
 import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
 import { connectBlocking } from "./connections.js";
-import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
+import { createFailureHandling } from "./failure-handling.js";
+import { errorText } from "./failure-plan.js";
 import type { EventContext, EventHandler, HandlerResult } from "./handler.js";
-import { answerOf, deadLetterReply } from "./processors/results.js";
+import { answerOf } from "./processors/results.js";
 import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
@@ -104,66 +105,15 @@ export function createWorker({
     resultsPending,
   );
 
-  /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
-  async function persist(step: () => Promise<boolean>, what: string): Promise<void> {
-    const backoff = new Backoff(50, 2000);
-    for (;;) {
-      try {
-        await step();
-        return;
-      } catch (error) {
-        log.warn({ err: errorText(error) }, `${what} failed; retrying`);
-        if (graceAbort.signal.aborted) return; // shutdown's recovery puts the event back
-        await backoff.wait();
-      }
-    }
-  }
-
-  async function onHandlerFailure(
-    sequence: number,
-    raw: Buffer,
-    stored: StoredEvent,
-    error: unknown,
-  ): Promise<void> {
-    counters.failed++;
-    const event = stored.event!;
-    const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });
-    if (plan.kind === "dead-letter") {
-      await persist(() => store.deadLetter(id, sequence, plan.entry), "dead-letter");
-      counters.deadLettered++;
-      // A waiting caller learns at once; best effort, as it may have gone.
-      if (stored.replyTo !== "") {
-        redis
-          .publish(stored.replyTo, deadLetterReply(event.eventId, plan.message))
-          .catch(() => undefined);
-      }
-      log.warn(
-        {
-          eventId: event.eventId,
-          type: event.type,
-          attempts: plan.attempts,
-          err: errorText(error),
-        },
-        "event dead-lettered",
-      );
-    } else {
-      await persist(() => store.retry(id, sequence, plan.delayMs, plan.envelope), "retry");
-      counters.retried++;
-      log.debug(
-        { eventId: event.eventId, attempts: plan.attempts, delayMs: plan.delayMs },
-        "retry scheduled",
-      );
-    }
-    release(1);
-  }
-
-  async function onUndecodable(sequence: number, raw: Buffer, error: unknown): Promise<void> {
-    const entry = undecodableEntry(raw, error, id, Date.now());
-    await persist(() => store.deadLetter(id, sequence, entry), "dead-letter");
-    counters.deadLettered++;
-    log.warn({ err: errorText(error), bytes: raw.length }, "undecodable queue entry dead-lettered");
-    release(1);
-  }
+  const { onHandlerFailure, onUndecodable } = createFailureHandling({
+    store,
+    redis,
+    config,
+    log,
+    counters,
+    release,
+    givenUp: graceAbort.signal,
+  });
 
   function onHandlerDone(
     sequence: number,

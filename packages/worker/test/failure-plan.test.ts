@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { newEvent } from "../../producer/src/index.js";
 import { decodeDeadLetter, decodeEnvelope, encodeNewEvent } from "../../queue/src/index.js";
 import { planFailure, retryDelayMs } from "../src/failure-plan.js";
+import { PermanentFailure, RetryLater } from "../src/handler.js";
 
 const policy = { maxAttempts: 3, retryBaseDelayMs: 1000, retryMaxDelayMs: 10_000 };
 
@@ -41,5 +42,34 @@ describe("failure plan", () => {
       worker: "w",
     });
     expect(entry.stored?.event).toEqual(event);
+  });
+
+  it("waits as long as a RetryLater asks, still counting the attempt", () => {
+    const where = { workerId: "w", sequence: 1, nowMs: 1_795_000_000_000 };
+    const plan = planFailure(
+      encodeNewEvent(newEvent("t"), 1),
+      new RetryLater("HTTP 503 from http://api/x: busy", 7000),
+      policy,
+      where,
+    );
+    expect(plan).toMatchObject({ kind: "retry", attempts: 1, delayMs: 7000 });
+  });
+
+  it("dead-letters a PermanentFailure at once, as rejected with its status", () => {
+    const where = { workerId: "w", sequence: 1, nowMs: 1_795_000_000_000 };
+    const plan = planFailure(
+      encodeNewEvent(newEvent("t"), 1),
+      new PermanentFailure("HTTP 404 from http://api/x: no such user", 404),
+      policy,
+      where,
+    );
+    if (plan.kind !== "dead-letter") throw new Error("expected a dead letter");
+    expect(plan.attempts).toBe(1);
+    expect(decodeDeadLetter(plan.entry).meta).toMatchObject({
+      reason: "rejected",
+      status: 404,
+      message: "HTTP 404 from http://api/x: no such user",
+      attempts: 1,
+    });
   });
 });

@@ -1,0 +1,102 @@
+// Carrying out what failure-plan.ts decides for an event whose handler threw (or whose entry
+// cannot be read): the retry or dead-letter step against Redis, retried until Redis takes it,
+// and the dead-letter answer to a waiting Call.
+import type { StoredEvent } from "@eventpipe/proto";
+import type { QueueStore } from "@eventpipe/queue";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { Backoff } from "./backoff.js";
+import type { WorkerConfig } from "./config.js";
+import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
+import { deadLetterReply } from "./processors/results.js";
+
+export interface FailureCounters {
+  failed: number;
+  retried: number;
+  deadLettered: number;
+}
+
+export interface FailureHandling {
+  onHandlerFailure(
+    sequence: number,
+    raw: Buffer,
+    stored: StoredEvent,
+    error: unknown,
+  ): Promise<void>;
+  onUndecodable(sequence: number, raw: Buffer, error: unknown): Promise<void>;
+}
+
+export function createFailureHandling(deps: {
+  readonly store: QueueStore;
+  readonly redis: Redis;
+  readonly config: WorkerConfig;
+  readonly log: Logger;
+  readonly counters: FailureCounters;
+  /** Called once the event is no longer held (retried or dead-lettered). */
+  readonly release: (count: number) => void;
+  /** Aborted when shutdown gave up waiting: its recovery puts the event back instead. */
+  readonly givenUp: AbortSignal;
+}): FailureHandling {
+  const { store, redis, config, log, counters, release, givenUp } = deps;
+  const id = config.workerId;
+
+  /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
+  async function persist(step: () => Promise<boolean>, what: string): Promise<void> {
+    const backoff = new Backoff(50, 2000);
+    for (;;) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        log.warn({ err: errorText(error) }, `${what} failed; retrying`);
+        if (givenUp.aborted) return;
+        await backoff.wait();
+      }
+    }
+  }
+
+  return {
+    async onHandlerFailure(sequence, raw, stored, error) {
+      counters.failed++;
+      const event = stored.event!;
+      const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });
+      if (plan.kind === "dead-letter") {
+        await persist(() => store.deadLetter(id, sequence, plan.entry), "dead-letter");
+        counters.deadLettered++;
+        // A waiting caller learns at once; best effort, as it may have gone.
+        if (stored.replyTo !== "") {
+          redis
+            .publish(stored.replyTo, deadLetterReply(event.eventId, plan.message))
+            .catch(() => undefined);
+        }
+        log.warn(
+          {
+            eventId: event.eventId,
+            type: event.type,
+            attempts: plan.attempts,
+            err: errorText(error),
+          },
+          "event dead-lettered",
+        );
+      } else {
+        await persist(() => store.retry(id, sequence, plan.delayMs, plan.envelope), "retry");
+        counters.retried++;
+        log.debug(
+          { eventId: event.eventId, attempts: plan.attempts, delayMs: plan.delayMs },
+          "retry scheduled",
+        );
+      }
+      release(1);
+    },
+    async onUndecodable(sequence, raw, error) {
+      const entry = undecodableEntry(raw, error, id, Date.now());
+      await persist(() => store.deadLetter(id, sequence, entry), "dead-letter");
+      counters.deadLettered++;
+      log.warn(
+        { err: errorText(error), bytes: raw.length },
+        "undecodable queue entry dead-lettered",
+      );
+      release(1);
+    },
+  };
+}
