@@ -43,6 +43,8 @@ export interface HttpPipelineOptions {
   readonly url: string;
   readonly timeoutMs?: number;
   readonly signingSecret?: string;
+  /** The outcomes kept as results; default onSuccess. */
+  readonly when?: readonly ("onSuccess" | "onError")[];
 }
 
 /**
@@ -70,7 +72,7 @@ processors:
   - route: logins
     http: ${JSON.stringify(http)}
     concurrency: 32
-    results: { queue: ${results}, when: [onSuccess] }
+    results: { queue: ${results}, when: [${(options.when ?? ["onSuccess"]).join(", ")}] }
 `,
   );
   return { file, queue, results, other };

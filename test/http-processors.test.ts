@@ -163,6 +163,43 @@ describe("HTTP processor, end to end", () => {
     await expectNothingHeld(r, queue);
   });
 
+  it("keeps a 4xx answer as an error result when the pipeline asks for onError results", async () => {
+    const r = run();
+    const server = await r.startHttpServer((request, res) =>
+      answer(res, 422, JSON.stringify({ invalid: payloadId(request) }), "application/json"),
+    );
+    const { file, queue, results } = httpPipeline(r, "errors", {
+      url: `${server.origin}/payload`,
+      when: ["onSuccess", "onError"],
+    });
+    const [{ address }] = await Promise.all([
+      r.startCollector(file),
+      r.startWorker("errors", file, FAST_RETRIES),
+    ]);
+
+    const sent = await r.send(address, loginEvents(40));
+    await r.waitUntilDrained(queue);
+
+    const stored = await r.readQueue(results);
+    const resultIds = stored.map((event) => event.eventId);
+    expect(repeated(resultIds)).toEqual([]);
+    expect(new Set(resultIds)).toEqual(sent.acknowledged);
+    for (const result of stored) {
+      expect(result.attributes).toMatchObject({
+        "eventpipe.outcome": "error",
+        "eventpipe.status": "422",
+        "content-type": "application/json",
+      });
+      expect(JSON.parse(Buffer.from(result.payload).toString())).toEqual({
+        invalid: result.eventId,
+      });
+    }
+    expect(await r.deadLetters(queue)).toEqual([]);
+    const { verdict } = await r.account(queue, sent, resultIds);
+    expect(verdict.problems).toEqual([]);
+    await expectNothingHeld(r, queue);
+  });
+
   it("retries a receiver that never answers, then dead-letters with the timeout as lastError", async () => {
     const r = run();
     // Never answers; the harness drops the open requests at cleanup.
