@@ -1,6 +1,7 @@
 // An eventpipe handler module: resolve when the event is handled (it is then acknowledged),
-// throw to have it retried. Returning { outcome, body } answers a waiting Call.
+// throw to have it retried. Resolving with { outcome, body } gives the answer a waiting Call
+// receives and a result queue keeps.
 export default async function handle(event, ctx) {
-  if (ctx.attempt > 1) console.log(`retrying ${event.eventId} (attempt ${ctx.attempt})`);
-  return { outcome: "success", body: Buffer.from(JSON.stringify({ handled: event.eventId })) };
+  const answer = { handled: event.eventId, type: event.type, attempt: ctx.attempt };
+  return { outcome: "success", body: Buffer.from(JSON.stringify(answer)) };
 }

@@ -266,7 +266,7 @@ export function createGrpcDoor(
         "Call",
         call.metadata,
         (e) => callback(e),
-        (log) => answerCall(call, callback, caller, config, log),
+        (log) => answerCall(call, callback, caller, config, log, shutdown.signal),
       );
     },
   });

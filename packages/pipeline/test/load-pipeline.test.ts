@@ -77,8 +77,16 @@ describe("the example pipeline file in examples/", () => {
       LOGIN_API_AUTH: "dXNlcjpwYXNz",
       LOGIN_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     });
-    expect(pipeline.routes.map((route) => route.queue)).toEqual(["logins", "orders", "event_queue"]);
-    expect(pipeline.processors.map((processor) => processor.kind)).toEqual(["http", "grpc", "module"]);
+    expect(pipeline.routes.map((route) => route.queue)).toEqual([
+      "logins",
+      "orders",
+      "event_queue",
+    ]);
+    expect(pipeline.processors.map((processor) => processor.kind)).toEqual([
+      "http",
+      "grpc",
+      "module",
+    ]);
     expect(() => loadPipelineFile(example, {})).toThrow(/LOGIN_API_AUTH/);
   });
 });

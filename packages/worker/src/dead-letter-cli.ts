@@ -65,14 +65,25 @@ if (command === "inspect" && values.id === undefined) {
   process.exit(2);
 }
 
+const limit = Number(values.limit);
+if (!Number.isInteger(limit) || limit < 1) {
+  console.error(`dead-letters: --limit must be a whole number above 0, got ${values.limit}`);
+  process.exit(2);
+}
+let keys: ReturnType<typeof queueKeys>;
+try {
+  keys = queueKeys(values.queue ?? readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
+} catch (error) {
+  console.error(`dead-letters: ${(error as Error).message}`);
+  process.exit(2);
+}
 const redis = connectRedis(readRedisConnection(process.env), "writer", {
   enableOfflineQueue: true,
   retryStrategy: () => null,
 });
-const keys = queueKeys(values.queue ?? readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
 try {
   if (command === "list") {
-    const entries = await listDeadLetters(redis, keys, filter, Number(values.limit));
+    const entries = await listDeadLetters(redis, keys, filter, limit);
     if (values.json) console.log(JSON.stringify(entries.map(describe)));
     else {
       console.log(`${await redis.llen(keys.deadLetter)} dead letters in ${keys.deadLetter}`);

@@ -40,16 +40,19 @@ export function createFailureHandling(deps: {
   const { store, redis, config, log, counters, release, givenUp } = deps;
   const id = config.workerId;
 
-  /** Runs a Redis step for one failed event until it succeeds or shutdown gives up. */
-  async function persist(step: () => Promise<boolean>, what: string): Promise<void> {
+  /**
+   * Runs a Redis step for one failed event until it succeeds or shutdown gives up; resolves
+   * whether the step took effect (false: shutdown's recovery puts the event back instead, or
+   * another worker already took it back).
+   */
+  async function persist(step: () => Promise<boolean>, what: string): Promise<boolean> {
     const backoff = new Backoff(50, 2000);
     for (;;) {
       try {
-        await step();
-        return;
+        return await step();
       } catch (error) {
         log.warn({ err: errorText(error) }, `${what} failed; retrying`);
-        if (givenUp.aborted) return;
+        if (givenUp.aborted) return false;
         await backoff.wait();
       }
     }
@@ -61,10 +64,14 @@ export function createFailureHandling(deps: {
       const event = stored.event!;
       const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });
       if (plan.kind === "dead-letter") {
-        await persist(() => store.deadLetter(id, sequence, plan.entry), "dead-letter");
+        const written = await persist(
+          () => store.deadLetter(id, sequence, plan.entry),
+          "dead-letter",
+        );
         counters.deadLettered++;
-        // A waiting caller learns at once; best effort, as it may have gone.
-        if (stored.replyTo !== "") {
+        // A waiting caller learns at once (best effort: it may have gone), but only of a dead
+        // letter that was written; an event put back instead will still be processed.
+        if (written && stored.replyTo !== "") {
           redis
             .publish(stored.replyTo, deadLetterReply(event.eventId, plan.message))
             .catch(() => undefined);

@@ -154,7 +154,14 @@ export function createWorker({
       running = Promise.reject(error);
     }
     running.then(
-      (returned) => onHandlerDone(sequence, stored, returned),
+      (returned) => {
+        try {
+          onHandlerDone(sequence, stored, returned);
+        } catch (error) {
+          // An answer that cannot be stored (a malformed one) fails the event like a throw.
+          void onHandlerFailure(sequence, raw, stored, error);
+        }
+      },
       (error: unknown) => void onHandlerFailure(sequence, raw, stored, error),
     );
   }

@@ -7,6 +7,10 @@ import type { IngestCore } from "../core.js";
 import type { IncomingEvent } from "../incoming.js";
 import type { ReplyListener } from "./replies.js";
 
+/** Not a refusal: a resend would be a duplicate, so the caller must not simply retry. */
+export const SHUT_DOWN_WHILE_WAITING =
+  "the collector shut down while the call waited; the event is stored and will be processed once, but its answer is lost";
+
 export type CallOutcome =
   | { readonly kind: "reply"; readonly reply: CallReply }
   /** The event is invalid; nothing was stored. */

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { toGrpcStatus } from "../errors.js";
 import type { IncomingBatch } from "../incoming.js";
 import { MalformedMessage } from "../service-definition.js";
-import type { Caller } from "./caller.js";
+import { type Caller, SHUT_DOWN_WHILE_WAITING } from "./caller.js";
 
 export interface CallSettings {
   readonly callTimeoutMs: number;
@@ -27,6 +27,8 @@ export async function answerCall(
   caller: Caller,
   settings: CallSettings,
   log: Logger,
+  /** The door's: aborted when its grace period is over. */
+  shutdown: AbortSignal,
 ): Promise<void> {
   const request = call.request;
   if (request instanceof MalformedMessage || request.events.length !== 1) {
@@ -43,7 +45,7 @@ export async function answerCall(
     const outcome = await caller.call(
       event,
       timeLeft(call, settings.callTimeoutMs),
-      cancelled.signal,
+      AbortSignal.any([cancelled.signal, shutdown]),
     );
     switch (outcome.kind) {
       case "reply":
@@ -59,6 +61,13 @@ export async function answerCall(
         });
         return;
       case "timeout":
+        if (shutdown.aborted) {
+          callback({
+            code: status.UNAVAILABLE,
+            details: SHUT_DOWN_WHILE_WAITING,
+          });
+          return;
+        }
         callback({
           code: status.DEADLINE_EXCEEDED,
           details: "no answer within the deadline; the event is stored and will be processed once",

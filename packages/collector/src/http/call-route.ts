@@ -5,6 +5,7 @@
 // the event is still processed once.
 import { Outcome } from "@eventpipe/proto";
 import type { FastifyInstance } from "fastify";
+import { SHUT_DOWN_WHILE_WAITING } from "../call/caller.js";
 import { type DoorContext, requestSignal } from "./context.js";
 import { badRequest, HttpError } from "./errors.js";
 import { reasonName } from "./ingest-request.js";
@@ -51,6 +52,9 @@ export function callRoute(context: DoorContext) {
             `${outcome.limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
           );
         case "timeout":
+          if (context.shutdown.aborted) {
+            throw new HttpError(503, "EP_CALL_SHUT_DOWN", SHUT_DOWN_WHILE_WAITING);
+          }
           throw new HttpError(
             504,
             "EP_CALL_TIMEOUT",

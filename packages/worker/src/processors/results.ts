@@ -21,9 +21,17 @@ export interface Answer {
 
 const EMPTY = Buffer.alloc(0);
 
-/** The generated protobuf types hold bytes as Buffers; this wraps without copying. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+/**
+ * The generated protobuf types hold bytes as Buffers; this wraps without copying. A handler
+ * written in plain JavaScript may answer with a string: that is taken as UTF-8.
+ */
+function asBuffer(bytes: unknown): Buffer {
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (typeof bytes === "string") return Buffer.from(bytes);
+  throw new TypeError(
+    `a handler's answer needs a body of bytes (Uint8Array) or a string, got ${bytes === null ? "null" : typeof bytes}`,
+  );
 }
 
 function wanted(target: ResultsTarget | undefined, outcome: HandlerResult["outcome"]): boolean {
@@ -51,14 +59,35 @@ function resultEvent(source: Event, answer: HandlerResult, route: string, nowMs:
   };
 }
 
+const NO_ANSWER: HandlerResult = { outcome: "success", body: EMPTY };
+
+/**
+ * What a handler resolved with, as an answer. Handlers written before answers existed may
+ * resolve with anything (an insert's result, say): without an `outcome` it is a success with
+ * no body. With one, it must be a well-formed answer.
+ */
+function answerIn(returned: unknown): HandlerResult {
+  if (typeof returned !== "object" || returned === null || !("outcome" in returned)) {
+    return NO_ANSWER;
+  }
+  const { outcome } = returned as { outcome: unknown };
+  if (outcome !== "success" && outcome !== "error") {
+    throw new TypeError(
+      `a handler's answer has outcome "success" or "error", got ${String(outcome)}`,
+    );
+  }
+  return returned as HandlerResult;
+}
+
 /** The answer to keep or relay for an event whose handler resolved; undefined: a plain ack. */
 export function answerOf(
   stored: StoredEvent,
-  returned: HandlerResult | undefined,
+  returned: unknown,
   target: ResultsTarget | undefined,
   route: string,
 ): Answer | undefined {
-  const answer: HandlerResult = returned ?? { outcome: "success", body: EMPTY };
+  if (target === undefined && stored.replyTo === "") return undefined;
+  const answer = answerIn(returned);
   const keep = wanted(target, answer.outcome);
   if (!keep && stored.replyTo === "") return undefined;
   const event = stored.event!;
