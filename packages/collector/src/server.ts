@@ -1,6 +1,6 @@
 // The collector's gRPC door: the EventService RPCs and grpc.health.v1, over the shared core
 // (validation, schemas, deduplication, enqueue). createCollector (collector.ts) opens it.
-import { once } from "node:events";
+import { once, setMaxListeners } from "node:events";
 import {
   type CallReply,
   HealthService,
@@ -63,6 +63,8 @@ export function createGrpcDoor(
   { config, logger, credentials = serverCredentials(config.tls), caller }: GrpcDoorDependencies,
 ): GrpcDoor {
   const shutdown = new AbortController();
+  // Every waiting Call listens to it (call/grpc-call.ts): no leak warning past 10 of them.
+  setMaxListeners(0, shutdown.signal);
   const active = new Set<Promise<void>>();
   let streamCounter = 0;
 

@@ -203,33 +203,53 @@ export function createWorker({
 
   async function consume(): Promise<void> {
     const backoff = new Backoff(100, 2000);
+    const roomNow = () => Math.min(config.concurrency - held, config.batchSize);
+    // The last claim took less than it had room for: the queue was empty, so wait for an
+    // event instead of asking again (at low rates that saves a round trip per event).
+    let drained = false;
     while (!stopping) {
       await waitForSlot();
       if (stopping) break;
       try {
-        const room = Math.min(config.concurrency - held, config.batchSize);
-        if ((await claimBatch(room)) === 0 && !stopping) {
-          // Nothing pending: block until an event arrives. Moving the list's oldest entry
-          // onto the same end of the same list leaves it where it was, so the wait takes
-          // nothing and a worker that dies here holds nothing; the claim script takes it.
-          const moved = await blocking.blmoveBuffer(
-            keys.pending,
-            keys.pending,
-            "RIGHT",
-            "RIGHT",
-            config.blockTimeoutMs / 1000,
-          );
-          // Another worker may have taken it first; claiming nothing while events are pending
-          // again and again means our claims are fenced off (a second process runs with our
-          // WORKER_ID), so back off instead of spinning.
-          if (moved !== null && !stopping && (await claimBatch(room)) === 0) {
-            await backoff.wait();
+        if (!drained) {
+          const room = roomNow();
+          drained = (await claimBatch(room)) < room;
+          if (!drained) {
+            backoff.reset();
             continue;
           }
+        }
+        // Nothing pending: block until an event arrives. Moving the list's oldest entry
+        // onto the same end of the same list leaves it where it was, so the wait takes
+        // nothing and a worker that dies here holds nothing; the claim script takes it.
+        const moved = await blocking.blmoveBuffer(
+          keys.pending,
+          keys.pending,
+          "RIGHT",
+          "RIGHT",
+          config.blockTimeoutMs / 1000,
+        );
+        if (stopping) break;
+        // A wait that ran out claims once anyway: a claim left unanswered by a failure is
+        // repeated there, whether or not new events arrive.
+        if (moved === null) {
+          drained = false;
+          continue;
+        }
+        const room = roomNow();
+        const claimed = await claimBatch(room);
+        drained = claimed < room;
+        // Another worker may have taken it first; claiming nothing while events are pending
+        // again and again means our claims are fenced off (a second process runs with our
+        // WORKER_ID), so back off instead of spinning.
+        if (claimed === 0) {
+          await backoff.wait();
+          continue;
         }
         backoff.reset();
       } catch (error) {
         if (stopping) break;
+        drained = false; // repeat the unanswered claim first (see claimBatch)
         log.warn({ err: errorText(error) }, "claiming events failed; retrying");
         await backoff.wait();
       }

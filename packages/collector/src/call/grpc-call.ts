@@ -39,13 +39,17 @@ export async function answerCall(
     return;
   }
   const event = request.events[0]!;
-  const cancelled = new AbortController();
-  call.once("cancelled", () => cancelled.abort());
+  // The wait ends early when the client cancels or the door shuts down; both listeners go
+  // once the call is answered (grpc-js may still emit "cancelled" after that).
+  const abandoned = new AbortController();
+  const abandon = () => abandoned.abort();
+  call.once("cancelled", abandon);
+  shutdown.addEventListener("abort", abandon, { once: true });
   try {
     const outcome = await caller.call(
       event,
       timeLeft(call, settings.callTimeoutMs),
-      AbortSignal.any([cancelled.signal, shutdown]),
+      abandoned.signal,
     );
     switch (outcome.kind) {
       case "reply":
@@ -84,5 +88,8 @@ export async function answerCall(
     const failure = toGrpcStatus(error, settings.retryAfterMs);
     if (failure.unexpected) log.error({ err: error }, "call failed");
     callback(failure.error);
+  } finally {
+    call.removeListener("cancelled", abandon);
+    shutdown.removeEventListener("abort", abandon);
   }
 }

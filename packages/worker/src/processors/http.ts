@@ -16,7 +16,7 @@ import { signWebhook, webhookKey } from "./signing.js";
 export interface HttpProcessorOptions {
   readonly url: string;
   readonly method: string;
-  /** Bounds the whole exchange: connecting, the headers and the body of the answer. */
+  /** Bounds connecting, the wait for the answer's headers, and each wait within its body. */
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
   /** "whsec_<base64>" (or any string, used as UTF-8): adds a `webhook-signature` header. */
@@ -48,9 +48,11 @@ const REJECT_MESSAGE_CHARS = 500;
 /** close() waits this long for requests in flight, then destroys the pool. */
 const CLOSE_BOUND_MS = 5_000;
 const READER_HEADERS = new Set(["content-type", "content-encoding", "location", "etag"]);
-const UNDICI_TIMEOUTS = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
-/** The abort reason of the overall deadline, told apart from a shutdown's. */
-const TIMED_OUT = new Error("the request's deadline passed");
+const UNDICI_TIMEOUTS = new Set([
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 export function createHttpProcessor(options: HttpProcessorOptions): HttpProcessor {
   const url = new URL(options.url);
@@ -63,11 +65,31 @@ export function createHttpProcessor(options: HttpProcessorOptions): HttpProcesso
   const configured = Object.fromEntries(
     Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
   );
-  const pool = new Pool(url.origin, { connections: options.connections, pipelining: 1 });
+  const pool = new Pool(url.origin, {
+    connections: options.connections,
+    pipelining: 1,
+    connect: { timeout: options.timeoutMs },
+  });
+  // Timeouts are undici's own (connect, headers, body): no timer, controller or listener per
+  // request, which cost this processor a tenth of its time. Shutdown, when the worker's grace
+  // period runs out, destroys the pool and with it every request in flight.
+  const shutdown = { started: false };
+  let watched: AbortSignal | undefined;
+  const watch = (signal: AbortSignal) => {
+    if (signal === watched) return;
+    watched = signal;
+    const stop = () => {
+      shutdown.started = true;
+      void pool.destroy().catch(() => undefined);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  };
 
   const handler: EventHandler = async (event, ctx) => {
+    watch(ctx.signal);
     const body = method === "GET" || method === "HEAD" ? undefined : event.payload;
-    const answer = await send(pool, exchange, options.timeoutMs, ctx.signal, {
+    const answer = await send(pool, exchange, options.timeoutMs, shutdown, {
       path: `${url.pathname}${url.search}`,
       method,
       headers: requestHeaders(event, ctx, configured, body, options.signingSecret),
@@ -128,7 +150,7 @@ async function send(
   pool: Pool,
   exchange: string,
   timeoutMs: number,
-  shutdown: AbortSignal,
+  shutdown: { readonly started: boolean },
   request: {
     path: string;
     method: Dispatcher.HttpMethod;
@@ -136,26 +158,17 @@ async function send(
     body?: Uint8Array;
   },
 ): Promise<Answer> {
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(TIMED_OUT), timeoutMs);
-  const onShutdown = () => deadline.abort(shutdown.reason);
-  if (shutdown.aborted) onShutdown();
-  else shutdown.addEventListener("abort", onShutdown, { once: true });
   let response: Dispatcher.ResponseData;
   let body: Buffer | undefined;
   try {
     response = await pool.request({
       ...request,
-      signal: deadline.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
     body = await readAtMost(response.body, MAX_BODY_BYTES);
   } catch (error) {
-    throw transportError(error, exchange, timeoutMs, deadline.signal);
-  } finally {
-    clearTimeout(timer);
-    shutdown.removeEventListener("abort", onShutdown);
+    throw transportError(error, exchange, timeoutMs, shutdown.started);
   }
   if (body === undefined) throw new Error(`${exchange} failed: response body over 1 MiB`);
   return { status: response.statusCode, headers: response.headers, body };
@@ -181,14 +194,14 @@ function transportError(
   error: unknown,
   exchange: string,
   timeoutMs: number,
-  deadline: AbortSignal,
+  shuttingDown: boolean,
 ): Error {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (deadline.reason === TIMED_OUT || (typeof code === "string" && UNDICI_TIMEOUTS.has(code))) {
-    return new Error(`${exchange} timed out after ${timeoutMs} ms`, { cause: error });
-  }
-  if (deadline.aborted) {
+  if (shuttingDown) {
     return new Error(`${exchange} aborted: the worker is shutting down`, { cause: error });
+  }
+  if (typeof code === "string" && UNDICI_TIMEOUTS.has(code)) {
+    return new Error(`${exchange} timed out after ${timeoutMs} ms`, { cause: error });
   }
   return new Error(`${exchange} failed: ${describeCause(error)}`, { cause: error });
 }
@@ -246,7 +259,12 @@ async function closePool(pool: Pool): Promise<void> {
   const late = new Promise<"late">((resolve) => {
     timer = setTimeout(resolve, CLOSE_BOUND_MS, "late");
   });
-  const outcome = await Promise.race([pool.close().then(() => "closed" as const), late]);
+  // A pool already destroyed (shutdown's grace ran out) refuses to close: it is closed.
+  const closed = pool.close().then(
+    () => "closed" as const,
+    () => "closed" as const,
+  );
+  const outcome = await Promise.race([closed, late]);
   clearTimeout(timer);
-  if (outcome === "late") await pool.destroy();
+  if (outcome === "late") await pool.destroy().catch(() => undefined);
 }
