@@ -1,4 +1,4 @@
-// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas]
+// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors]
 //   [--out bench-results/latest.json (bench-results/only-<groups>.json with --only)]`
 //
 // Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
@@ -6,7 +6,9 @@
 // the table shows the median and the spread (min-max). `--only` measures some groups of rows:
 // `core` (ceilings, BullMQ, gRPC ingest, drain, I/O, end to end, memory, latency), `http` (the
 // HTTP door and its fastify ceiling), `schemas` (JSON Schema validation on the gRPC ingest,
-// at least 3 rounds even with --quick: its figure is the difference of two noisy ones).
+// at least 3 rounds even with --quick: its figure is the difference of two noisy ones),
+// `processors` (the HTTP processor's drain against a plain undici loop on the same echo server,
+// and the Call RPC's round trip at an open-loop 1,000 calls/s).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
@@ -14,6 +16,7 @@ import { parseArgs } from "node:util";
 import { HTTP_BATCH, HTTP_IN_FLIGHT } from "./http-scenarios.js";
 import { measureCore } from "./measure-core.js";
 import { measureHttp } from "./measure-http.js";
+import { measureProcessors } from "./measure-processors.js";
 import { measureSchemas } from "./measure-schemas.js";
 import { type BenchRedis, startBenchRedis } from "./redis-server.js";
 import { SAMPLE_PAYLOAD_SCHEMA } from "./schema-scenario.js";
@@ -24,6 +27,7 @@ const GROUPS = {
   core: measureCore,
   http: measureHttp,
   schemas: measureSchemas,
+  processors: measureProcessors,
 } satisfies Record<string, (redis: BenchRedis, settings: BenchSettings) => Promise<Row[]>>;
 type Group = keyof typeof GROUPS;
 

@@ -47,7 +47,17 @@ function verdict(row: Row): string {
 }
 
 /** The table's section order; rows keep their order within a section. */
-const SECTIONS = ["ceiling", "BullMQ", "ingest", "drain", "I/O", "end to end", "memory", "latency"];
+const SECTIONS = [
+  "ceiling",
+  "BullMQ",
+  "ingest",
+  "drain",
+  "I/O",
+  "end to end",
+  "memory",
+  "latency",
+  "processors",
+];
 
 /** Rows of every measured group, ordered by section (stable within one). */
 export function bySection(rows: readonly Row[]): Row[] {
