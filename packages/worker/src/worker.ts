@@ -239,11 +239,12 @@ export function createWorker({
         const room = roomNow();
         const claimed = await claimBatch(room);
         drained = claimed < room;
-        // Another worker may have taken it first; claiming nothing while events are pending
-        // again and again means our claims are fenced off (a second process runs with our
-        // WORKER_ID), so back off instead of spinning.
+        // Claiming nothing: another worker took the events first (the queue is empty again,
+        // and the next wait blocks), or our claims are fenced off while events stay pending
+        // (a second process runs with our WORKER_ID): then back off instead of spinning.
+        // Losing a race is no reason to wait, or the loser would fall ever further behind.
         if (claimed === 0) {
-          await backoff.wait();
+          if ((await redis.llen(keys.pending)) > 0) await backoff.wait();
           continue;
         }
         backoff.reset();

@@ -26,6 +26,11 @@ describe("pipeline", () => {
     const { port } = await startCollector();
     startWorker("w1");
     startWorker("w2");
+    // Both registered before the first event: a worker still starting up when the other has
+    // drained everything would make the check below about process start-up, not sharing.
+    await expect
+      .poll(async () => (await readQueueStats(redis, keys)).workers.length, { timeout: 15_000 })
+      .toBe(2);
     const totals = await send(producer({ address: `127.0.0.1:${port}` }), 10_000);
     expect(totals).toMatchObject({ sent: 10_000, stored: 10_000, duplicates: 0, rejected: 0 });
 
