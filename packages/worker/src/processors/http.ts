@@ -166,7 +166,13 @@ async function send(
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    body = await readAtMost(response.body, MAX_BODY_BYTES);
+    // A declared length within the limit is read in one go; streaming (and counting) is for
+    // answers of unknown or excessive length.
+    const declared = Number(response.headers["content-length"] ?? Number.NaN);
+    body =
+      declared <= MAX_BODY_BYTES
+        ? Buffer.from(await response.body.arrayBuffer())
+        : await readAtMost(response.body, MAX_BODY_BYTES);
   } catch (error) {
     throw transportError(error, exchange, timeoutMs, shutdown.started);
   }
