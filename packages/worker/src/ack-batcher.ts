@@ -1,5 +1,8 @@
 // Group commit for acknowledgements: completions collect while one ack call is in flight and
-// go out together, grouped by event type (the per-type counts), as soon as it returns. Events
+// go out together, grouped by event type (the per-type counts), as soon as it returns. The
+// first one waits for the end of the event loop's current I/O phase (setImmediate), so the
+// handlers that finish on the answers read in that phase (an HTTP processor's, say) share one
+// call instead of one call each. Events
 // with a result to store or a reply to relay go through the completion script instead, in
 // the same round.
 import type { Completion, QueueStore } from "@eventpipe/queue";
@@ -35,14 +38,25 @@ export class AckBatcher {
     if (sequences === undefined) this.acks.set(type, [sequence]);
     else sequences.push(sequence);
     this.count++;
-    if (this.flushing === undefined) queueMicrotask(() => void this.flush());
+    this.scheduleFlush();
   }
 
   /** An ack that also stores a result or relays a reply, atomically with it. */
   addCompletion(completion: Completion): void {
     this.completions.push(completion);
     this.count++;
-    if (this.flushing === undefined) queueMicrotask(() => void this.flush());
+    this.scheduleFlush();
+  }
+
+  private scheduled = false;
+
+  private scheduleFlush(): void {
+    if (this.flushing !== undefined || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
   /** Sends what is pending; an ack that fails is retried until Redis takes it. */

@@ -166,8 +166,14 @@ export function createWorker({
     );
   }
 
+  /**
+   * A busy worker claims again once a quarter of its slots (or a batch) are free, not every
+   * time one frees: one claim per event would be a Redis round trip per event.
+   */
+  const refillRoom = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
+
   async function waitForSlot(): Promise<void> {
-    while (held >= config.concurrency && !stopping) {
+    while (held > config.concurrency - refillRoom && !stopping) {
       await new Promise<void>((resolve) => {
         slotFreed = resolve;
       });
