@@ -7,18 +7,17 @@
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
 import type { ResultsTarget } from "@eventpipe/pipeline";
-import type { Event, StoredEvent } from "@eventpipe/proto";
-import { createQueueStore, decodeEnvelope, type QueueStore, queueKeys } from "@eventpipe/queue";
+import { createQueueStore, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { AckBatcher } from "./ack-batcher.js";
 import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
 import { connectBlocking } from "./connections.js";
+import { createDispatch } from "./dispatch.js";
 import { createFailureHandling } from "./failure-handling.js";
 import { errorText } from "./failure-plan.js";
-import type { EventContext, EventHandler, HandlerResult } from "./handler.js";
-import { answerOf } from "./processors/results.js";
+import type { EventHandler } from "./handler.js";
 import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
@@ -105,7 +104,7 @@ export function createWorker({
     resultsPending,
   );
 
-  const { onHandlerFailure, onUndecodable } = createFailureHandling({
+  const failures = createFailureHandling({
     store,
     redis,
     config,
@@ -115,56 +114,15 @@ export function createWorker({
     givenUp: graceAbort.signal,
   });
 
-  function onHandlerDone(
-    sequence: number,
-    stored: StoredEvent,
-    returned: HandlerResult | undefined,
-  ) {
-    const answer = answerOf(stored, returned, results, route);
-    if (answer === undefined) acks.add(sequence, stored.event!.type);
-    else acks.addCompletion({ sequence, type: stored.event!.type, ...answer });
-  }
-
-  function dispatch(sequence: number, raw: Buffer): void {
-    let event: Event;
-    let stored: StoredEvent;
-    let ctx: EventContext;
-    try {
-      const decoded = decodeEnvelope(raw);
-      stored = decoded.stored;
-      const deliveries = decoded.deliveries;
-      event = stored.event!;
-      ctx = {
-        eventId: event.eventId,
-        attempt: stored.attempts + 1,
-        redeliveries: deliveries,
-        enqueuedAtMs: Number(stored.enqueuedAtMs),
-        workerId: id,
-        signal: graceAbort.signal,
-      };
-    } catch (error) {
-      void onUndecodable(sequence, raw, error);
-      return;
-    }
-    // The handler starts now, synchronously, so events start in claim (queue) order.
-    let running: Promise<HandlerResult | undefined>;
-    try {
-      running = handler(event, ctx) as Promise<HandlerResult | undefined>;
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running.then(
-      (returned) => {
-        try {
-          onHandlerDone(sequence, stored, returned);
-        } catch (error) {
-          // An answer that cannot be stored (a malformed one) fails the event like a throw.
-          void onHandlerFailure(sequence, raw, stored, error);
-        }
-      },
-      (error: unknown) => void onHandlerFailure(sequence, raw, stored, error),
-    );
-  }
+  const dispatch = createDispatch({
+    handler,
+    workerId: id,
+    signal: graceAbort.signal,
+    acks,
+    failures,
+    route,
+    results,
+  });
 
   /**
    * A busy worker claims again once a quarter of its slots (or a batch) are free, not every
