@@ -8,8 +8,6 @@ import type { Redis } from "ioredis";
 export interface RoutedStores {
   /** The store of the queue an event of this type goes to. */
   storeFor(type: string): QueueStore;
-  /** True when every type goes to the same queue. */
-  readonly single: boolean;
 }
 
 export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStores {
@@ -26,7 +24,6 @@ export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStor
   }
   const only = byQueue.size === 1 ? [...byQueue.values()][0] : undefined;
   return {
-    single: only !== undefined,
     storeFor: only !== undefined ? () => only : (type) => byRoute.get(router.routeFor(type).name)!,
   };
 }

@@ -7,7 +7,7 @@ import { encodeNewEvent } from "@eventpipe/queue";
 import type { HandlerResult } from "../handler.js";
 
 /** Attributes of a result event that say where it came from and how the processing ended. */
-export const RESULT_ATTRIBUTES = Object.freeze({
+const RESULT_ATTRIBUTES = Object.freeze({
   outcome: "eventpipe.outcome",
   status: "eventpipe.status",
   route: "eventpipe.route",
