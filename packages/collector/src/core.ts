@@ -73,7 +73,7 @@ export function createIngestCore(
         logger.warn({ err: (error as Error).message }, "refreshing schemas failed"),
       );
       // Calls need the reply channel before their events are stored. Without Redis the
-      // subscription waits for it (calls are refused meanwhile anyway), so start goes on.
+      // subscription waits for it, calls are refused meanwhile (UNAVAILABLE), and start goes on.
       const subscribed = replies
         .start()
         .catch((error: unknown) =>

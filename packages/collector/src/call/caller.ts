@@ -4,6 +4,7 @@
 // still processed, once; only the answer goes unheard.
 import type { CallReply, Rejection } from "@eventpipe/proto";
 import type { IngestCore } from "../core.js";
+import { RedisUnavailableError } from "../errors.js";
 import type { IncomingEvent } from "../incoming.js";
 import type { ReplyListener } from "./replies.js";
 
@@ -33,6 +34,13 @@ export function createCaller(
 ): Caller {
   return {
     async call(event, timeoutMs, signal) {
+      // Without the reply channel the answer could not arrive: refuse before storing.
+      if (!replies.listening) {
+        throw new RedisUnavailableError(
+          0,
+          new Error("the channel for call answers is not subscribed"),
+        );
+      }
       if (replies.isWaiting(event.eventId)) return { kind: "duplicate" };
       if (replies.waiting >= maxWaitingCalls) return { kind: "busy", limit: maxWaitingCalls };
       const waiting = replies.expect(event.eventId, timeoutMs, signal);

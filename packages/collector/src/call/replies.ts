@@ -11,6 +11,8 @@ export interface ReplyListener {
   readonly channel: string;
   /** Calls waiting for their reply right now. */
   readonly waiting: number;
+  /** Subscribed right now: replies can arrive. Calls are refused while it is false. */
+  readonly listening: boolean;
   isWaiting(eventId: string): boolean;
   /**
    * Starts waiting for the reply to `eventId`; call before storing the event, so a fast reply
@@ -27,6 +29,8 @@ export interface ReplyListener {
   close(): void;
 }
 
+const KEEP_ALIVE_MS = 5_000;
+
 interface Waiter {
   readonly resolve: (reply: CallReply | undefined) => void;
 }
@@ -42,10 +46,32 @@ export function createReplyListener(
 ): ReplyListener {
   const channel = replyChannel(collectorId);
   const waiters = new Map<string, Waiter>();
-  // A subscribed connection can do nothing else; this one queues the subscription until Redis
-  // is reachable and subscribes again by itself after a reconnect.
-  const subscriber = redis.duplicate({ enableOfflineQueue: true, lazyConnect: true });
+  // A subscribed connection can do nothing else. Unlike the writer it copies, this one keeps
+  // its commands through a reconnect (the subscription waits for Redis, however long) and
+  // subscribes again by itself once Redis is back.
+  const subscriber = redis.duplicate({
+    enableOfflineQueue: true,
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    autoResendUnfulfilledCommands: true,
+    autoResubscribe: true,
+  });
+  let subscribedOnce = false;
+  let listening = false;
   subscriber.on("error", (error) => logger.debug({ err: error.message }, "reply channel error"));
+  subscriber.on("close", () => {
+    listening = false;
+  });
+  // After a reconnect ioredis subscribes again before it reports ready.
+  subscriber.on("ready", () => {
+    listening = subscribedOnce;
+  });
+  // A listening connection sends nothing, so nothing would notice a link gone silent: a ping
+  // now and then does (the copied socket timeout drops a connection whose ping gets no reply).
+  const keepAlive = setInterval(() => {
+    if (listening) subscriber.ping().catch(() => undefined);
+  }, KEEP_ALIVE_MS);
+  keepAlive.unref();
   subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => {
     let reply: CallReply;
     try {
@@ -62,6 +88,9 @@ export function createReplyListener(
     channel,
     get waiting() {
       return waiters.size;
+    },
+    get listening() {
+      return listening;
     },
     isWaiting: (eventId) => waiters.has(eventId),
     expect(eventId, timeoutMs, signal) {
@@ -84,10 +113,14 @@ export function createReplyListener(
       return { reply, cancel: () => finish(undefined) };
     },
     async start() {
-      await subscriber.connect().catch(() => undefined);
+      // Resolves once subscribed, however long Redis takes to come (the caller bounds its wait).
+      subscriber.connect().catch(() => undefined);
       await subscriber.subscribe(channel);
+      subscribedOnce = true;
+      listening = subscriber.status === "ready";
     },
     close() {
+      clearInterval(keepAlive);
       for (const waiter of [...waiters.values()]) waiter.resolve(undefined);
       subscriber.disconnect();
     },
