@@ -111,6 +111,7 @@ function readServedRoute(
   reader: NodeReader,
   node: Node,
   routes: RouteTable,
+  /** Queue -> the line of the processor that serves it. */
   servedOnLine: Map<string, number>,
 ): Route | undefined {
   const name = reader.nonEmptyString(node, "route");
@@ -119,15 +120,19 @@ function readServedRoute(
     const known = [...routes.names].join(", ") || "none";
     return reader.report(node, `route "${name}" is not defined; routes: ${known}`);
   }
-  const first = servedOnLine.get(name);
+  const route = routes.routes.find((candidate) => candidate.name === name);
+  if (route === undefined) return undefined; // defined, but invalid: reported with the route
+  // Keyed by queue: two processors on one queue would run two consumers with one worker id
+  // there, taking each other's events back.
+  const first = servedOnLine.get(route.queue);
   if (first !== undefined) {
     return reader.report(
       node,
-      `route "${name}" already has a processor on line ${first}; one processor per route`,
+      `route "${name}" goes to queue "${route.queue}", which the processor on line ${first} already serves; one processor per queue`,
     );
   }
-  servedOnLine.set(name, reader.line(node));
-  return routes.routes.find((route) => route.name === name);
+  servedOnLine.set(route.queue, reader.line(node));
+  return route;
 }
 
 function readResults(

@@ -86,6 +86,20 @@ describe("routes", () => {
 });
 
 describe("processors", () => {
+  it("refuses two processors on routes that share a queue", () => {
+    expect(
+      problemsOf(`routes:
+  - { name: default, types: ["*"], queue: events }
+  - { name: audit, types: ["audit.*"], queue: events }
+processors:
+  - { route: default, module: ./a.mjs }
+  - { route: audit, module: ./b.mjs }
+`),
+    ).toEqual([
+      'conf/pipeline.yaml:6:14: route "audit" goes to queue "events", which the processor on line 5 already serves; one processor per queue',
+    ]);
+  });
+
   it("refuses a route that does not exist and a second processor for one route", () => {
     expect(
       problemsOf(`${ROUTES}processors:
@@ -95,7 +109,7 @@ describe("processors", () => {
 `),
     ).toEqual([
       'conf/pipeline.yaml:5:14: route "login" is not defined; routes: default, logins',
-      'conf/pipeline.yaml:7:14: route "logins" already has a processor on line 6; one processor per route',
+      'conf/pipeline.yaml:7:14: route "logins" goes to queue "logins", which the processor on line 6 already serves; one processor per queue',
     ]);
   });
 
