@@ -1,9 +1,13 @@
 // The one long-lived Process stream a worker keeps to a gRPC processor, shared by every
 // handler call: each request carries a correlation id and waits for the result with that id.
-// The stream opens on first use and reopens after it ends, with a capped backoff; while it is
-// down, calls fail at once with a retryable error so the worker's own retry backoff applies.
+// The stream opens on first use and again after it ends. It opens with waitForReady, so while
+// the processor is down (restarting, say) requests wait for it, each up to its timeout, rather
+// than fail at once: a failure spends one of the event's attempts, and a processor down for a
+// few retry backoffs would otherwise see every event dead-lettered. Calls in flight when the
+// stream breaks fail at once (retryable). Only a processor that ends stream after stream
+// without answering is given a capped backoff before the next one.
 import type { Event, ProcessorClient, ProcessRequest, ProcessResult } from "@eventpipe/proto";
-import { type ClientDuplexStream, status as grpcStatus } from "@grpc/grpc-js";
+import { type ClientDuplexStream, status as grpcStatus, Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 
 /** Retryable: the stream is down or broke while the call waited. */
@@ -146,7 +150,7 @@ export class ProcessorStream {
       throw new ProcessorUnavailableError(address, "the worker closed its connection");
     if (this.current !== undefined) return this.current;
     const waitMs = this.reopenAt - Date.now();
-    if (waitMs > 0) {
+    if (this.failures > 1 && waitMs > 0) {
       throw new ProcessorUnavailableError(
         address,
         `${this.lastFailure}; reconnecting in ${waitMs} ms`,
@@ -156,7 +160,8 @@ export class ProcessorStream {
   }
 
   private open(): OpenStream {
-    const call = this.options.client.process();
+    // grpc-js takes wait-for-ready as an option of the call's metadata.
+    const call = this.options.client.process(new Metadata({ waitForReady: true }));
     const stream: OpenStream = {
       call,
       waiting: new Map(),
