@@ -60,6 +60,13 @@ export function createFailureHandling(deps: {
 
   return {
     async onHandlerFailure(sequence, raw, stored, error) {
+      // The grace period ran out and the handler was cut off (its processor aborts what is in
+      // flight): not a failure of the event. Shutdown's recovery puts it back as it was,
+      // without spending one of its attempts.
+      if (givenUp.aborted) {
+        release(1);
+        return;
+      }
       counters.failed++;
       const event = stored.event!;
       const plan = planFailure(raw, error, config, { workerId: id, sequence, nowMs: Date.now() });

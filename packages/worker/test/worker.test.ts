@@ -4,7 +4,12 @@ import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { startTestWorker } from "../../../test-support/worker.js";
 import { createEventClient, sampleEvents, streamEvents } from "../../producer/src/index.js";
 import type { Event } from "../../proto/src/index.js";
-import { decodeDeadLetter, queueKeys, readQueueStats } from "../../queue/src/index.js";
+import {
+  decodeDeadLetter,
+  decodeEnvelope,
+  queueKeys,
+  readQueueStats,
+} from "../../queue/src/index.js";
 import type { EventContext } from "../src/index.js";
 
 const { redisUrl, redis } = useSharedRedis();
@@ -136,6 +141,31 @@ describe("worker", () => {
     expect(stats.processed).toBe(finished.length);
     expect(stats.pending + finished.length).toBe(200);
     expect(worker.inFlight).toBe(0);
+  });
+});
+
+describe("worker shutdown past its grace period", () => {
+  it("puts back a handler it cut off as it was, spending none of its attempts", async () => {
+    const queue = uniqueQueueName("cut-off");
+    const events = [...sampleEvents(3)];
+    await produce(queue, events);
+    // Like an HTTP or gRPC processor: the handler gives up when the grace period runs out.
+    const { worker, close } = await startTestWorker(redisUrl, queue, (_event, ctx) => {
+      return new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => reject(new Error("cut off by shutdown")));
+      });
+    });
+    await expect.poll(() => worker.inFlight, { timeout: 10_000 }).toBe(3);
+    await close(100);
+
+    const keys = queueKeys(queue);
+    const pending = (await redis.lrangeBuffer(keys.pending, 0, -1)).map(decodeEnvelope);
+    expect(new Set(pending.map(({ stored }) => stored.event!.eventId))).toEqual(
+      new Set(events.map((event) => event.eventId)),
+    );
+    for (const { stored } of pending) expect(stored.attempts).toBe(0);
+    expect(await redis.zcard(keys.delayed)).toBe(0);
+    expect((await readQueueStats(redis, keys)).deadLettered).toBe(0);
   });
 });
 
