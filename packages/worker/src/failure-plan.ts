@@ -11,6 +11,8 @@ import {
 import { PermanentFailure, RetryLater } from "./handler.js";
 
 const MAX_ERROR_LENGTH = 2000;
+/** The longest wait a RetryLater (an HTTP Retry-After, a processor's retry_after_ms) gets. */
+const MAX_RETRY_LATER_MS = 3_600_000;
 
 export function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -69,7 +71,7 @@ export function planFailure(
   if (attempts < policy.maxAttempts && !rejected) {
     const delayMs =
       error instanceof RetryLater && error.retryAfterMs > 0
-        ? error.retryAfterMs
+        ? Math.min(error.retryAfterMs, MAX_RETRY_LATER_MS)
         : retryDelayMs(attempts, policy);
     return { kind: "retry", attempts, delayMs, envelope };
   }

@@ -245,7 +245,7 @@ describe("gRPC processor", () => {
 });
 
 describe("gRPC processor answers the echo processor never gives", () => {
-  it("treats UNSPECIFIED as success and ignores results for unknown ids", async () => {
+  it("retries an answer without an action, and ignores results for unknown ids", async () => {
     const scripted = await startScriptedProcessor((request) => [
       resultOf(request.correlationId + 1_000_000n, { body: Buffer.from("stray") }),
       resultOf(request.correlationId, {
@@ -260,9 +260,9 @@ describe("gRPC processor answers the echo processor never gives", () => {
       logger,
     });
     try {
-      const result = await processor.handler(eventOf("mine"), contextOf());
-      expect(result?.outcome).toBe("success");
-      expect(Buffer.from(result!.body).toString()).toBe("mine");
+      const error = await processor.handler(eventOf("mine"), contextOf()).catch((e) => e);
+      expectRetryable(error);
+      expect((error as Error).message).toMatch(/without an action/);
     } finally {
       await processor.close();
       scripted.close();

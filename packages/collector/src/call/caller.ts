@@ -8,6 +8,15 @@ import { RedisUnavailableError } from "../errors.js";
 import type { IncomingEvent } from "../incoming.js";
 import type { ReplyListener } from "./replies.js";
 
+/** What each door says for each outcome that is not an answer, in the same words. */
+export const CALL_MESSAGES = Object.freeze({
+  duplicate: (eventId: string) =>
+    `event ${eventId.slice(0, 128)} was stored before; it is processed once, and this call gets no second answer`,
+  busy: (limit: number) =>
+    `${limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
+  timeout: "no answer within the deadline; the event is stored and will be processed once",
+});
+
 /** Not a refusal: a resend would be a duplicate, so the caller must not simply retry. */
 export const SHUT_DOWN_WHILE_WAITING =
   "the collector shut down while the call waited; the event is stored and will be processed once, but its answer is lost";

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { toGrpcStatus } from "../errors.js";
 import type { IncomingBatch } from "../incoming.js";
 import { MalformedMessage } from "../service-definition.js";
-import { type Caller, SHUT_DOWN_WHILE_WAITING } from "./caller.js";
+import { CALL_MESSAGES, type Caller, SHUT_DOWN_WHILE_WAITING } from "./caller.js";
 
 export interface CallSettings {
   readonly callTimeoutMs: number;
@@ -61,7 +61,7 @@ export async function answerCall(
       case "duplicate":
         callback({
           code: status.ALREADY_EXISTS,
-          details: `event ${event.eventId.slice(0, 128)} was stored before; it is processed once, and this call gets no second answer`,
+          details: CALL_MESSAGES.duplicate(event.eventId),
         });
         return;
       case "timeout":
@@ -74,13 +74,13 @@ export async function answerCall(
         }
         callback({
           code: status.DEADLINE_EXCEEDED,
-          details: "no answer within the deadline; the event is stored and will be processed once",
+          details: CALL_MESSAGES.timeout,
         });
         return;
       case "busy":
         callback({
           code: status.RESOURCE_EXHAUSTED,
-          details: `${outcome.limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
+          details: CALL_MESSAGES.busy(outcome.limit),
         });
         return;
     }

@@ -5,7 +5,7 @@
 // the event is still processed once.
 import { Outcome } from "@eventpipe/proto";
 import type { FastifyInstance } from "fastify";
-import { SHUT_DOWN_WHILE_WAITING } from "../call/caller.js";
+import { CALL_MESSAGES, SHUT_DOWN_WHILE_WAITING } from "../call/caller.js";
 import { type DoorContext, requestSignal } from "./context.js";
 import { badRequest, HttpError } from "./errors.js";
 import { reasonName } from "./ingest-request.js";
@@ -40,26 +40,14 @@ export function callRoute(context: DoorContext) {
             reason: reasonName(outcome.rejection.reason),
           });
         case "duplicate":
-          throw new HttpError(
-            409,
-            "EP_CALL_DUPLICATE",
-            `event ${event.eventId.slice(0, 128)} was stored before; it is processed once, and this call gets no second answer`,
-          );
+          throw new HttpError(409, "EP_CALL_DUPLICATE", CALL_MESSAGES.duplicate(event.eventId));
         case "busy":
-          throw new HttpError(
-            503,
-            "EP_CALL_BUSY",
-            `${outcome.limit} calls are waiting for answers already (MAX_WAITING_CALLS); retry later`,
-          );
+          throw new HttpError(503, "EP_CALL_BUSY", CALL_MESSAGES.busy(outcome.limit));
         case "timeout":
           if (context.shutdown.aborted) {
             throw new HttpError(503, "EP_CALL_SHUT_DOWN", SHUT_DOWN_WHILE_WAITING);
           }
-          throw new HttpError(
-            504,
-            "EP_CALL_TIMEOUT",
-            "no answer within the deadline; the event is stored and will be processed once",
-          );
+          throw new HttpError(504, "EP_CALL_TIMEOUT", CALL_MESSAGES.timeout);
       }
       const answer = outcome.reply;
       if (answer.outcome === Outcome.OUTCOME_DEAD_LETTERED) {
@@ -68,7 +56,15 @@ export function callRoute(context: DoorContext) {
       const failed = answer.outcome === Outcome.OUTCOME_ERROR;
       reply.header("eventpipe-outcome", failed ? "error" : "success");
       reply.header("content-type", answer.headers["content-type"] ?? "application/octet-stream");
-      return reply.code(answer.status || (failed ? 502 : 200)).send(answer.body);
+      // A status no HTTP answer with a body can carry (a module's 999, a 204) becomes the
+      // outcome's plain status.
+      const relayable =
+        answer.status >= 200 &&
+        answer.status <= 599 &&
+        answer.status !== 204 &&
+        answer.status !== 205 &&
+        answer.status !== 304;
+      return reply.code(relayable ? answer.status : failed ? 502 : 200).send(answer.body);
     });
   };
 }

@@ -77,6 +77,8 @@ export function createGrpcProcessor(options: GrpcProcessorOptions): GrpcProcesso
 function toHandlerResult(address: string, result: ProcessResult): HandlerResult {
   switch (result.action) {
     case ProcessAction.PROCESS_ACTION_UNSPECIFIED:
+      // A processor that forgot to set the action: acknowledging would be a guess.
+      throw new Error(`processor ${address} answered without an action; set SUCCESS or ERROR`);
     case ProcessAction.PROCESS_ACTION_SUCCESS:
       return { outcome: "success", body: result.body, headers: result.headers };
     case ProcessAction.PROCESS_ACTION_ERROR:

@@ -11,7 +11,7 @@ import {
   RetryLater,
 } from "../handler.js";
 import { retryAfterMs } from "./retry-after.js";
-import { signWebhook, webhookKey } from "./signing.js";
+import { signWithKey, webhookKey } from "./signing.js";
 
 export interface HttpProcessorOptions {
   readonly url: string;
@@ -61,7 +61,9 @@ export function createHttpProcessor(options: HttpProcessorOptions): HttpProcesso
   // Messages name the URL without its query, which may carry a token.
   const target = `${url.origin}${url.pathname}`;
   const exchange = `${method} ${target}`;
-  if (options.signingSecret !== undefined) webhookKey(options.signingSecret); // fail at start
+  // Decoded once (a bad secret fails at start), not for every request.
+  const signingKey =
+    options.signingSecret === undefined ? undefined : webhookKey(options.signingSecret);
   const configured = Object.fromEntries(
     Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
   );
@@ -92,7 +94,7 @@ export function createHttpProcessor(options: HttpProcessorOptions): HttpProcesso
     const answer = await send(pool, exchange, options.timeoutMs, shutdown, {
       path: `${url.pathname}${url.search}`,
       method,
-      headers: requestHeaders(event, ctx, configured, body, options.signingSecret),
+      headers: requestHeaders(event, ctx, configured, body, signingKey),
       body,
     });
     return toResult(answer, target, options.errorAnswersAreResults);
@@ -111,7 +113,7 @@ function requestHeaders(
   ctx: EventContext,
   configured: Readonly<Record<string, string>>,
   body: Uint8Array | undefined,
-  signingSecret: string | undefined,
+  signingKey: Buffer | undefined,
 ): Record<string, string> {
   const timestampSeconds = Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = {
@@ -126,9 +128,9 @@ function requestHeaders(
     headers["content-type"] =
       event.attributes["content-type"] ?? configured["content-type"] ?? sniffContentType(body);
   }
-  if (signingSecret !== undefined) {
-    headers["webhook-signature"] = signWebhook(
-      signingSecret,
+  if (signingKey !== undefined) {
+    headers["webhook-signature"] = signWithKey(
+      signingKey,
       event.eventId,
       timestampSeconds,
       body ?? "",

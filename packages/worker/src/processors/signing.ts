@@ -39,8 +39,17 @@ export function signWebhook(
   timestampSeconds: number,
   body: Uint8Array | string,
 ): string {
-  const signature = mac(webhookKey(secret), id, timestampSeconds, body).toString("base64");
-  return `${SIGNATURE_VERSION},${signature}`;
+  return signWithKey(webhookKey(secret), id, timestampSeconds, body);
+}
+
+/** signWebhook with the key already decoded (webhookKey), for a sender signing every request. */
+export function signWithKey(
+  key: Buffer,
+  id: string,
+  timestampSeconds: number,
+  body: Uint8Array | string,
+): string {
+  return `${SIGNATURE_VERSION},${mac(key, id, timestampSeconds, body).toString("base64")}`;
 }
 
 function headerValue(headers: WebhookHeaders, name: string): string | undefined {

@@ -30,6 +30,7 @@ export const protobufFileName = "event/processor.proto";
  */
 
 export enum ProcessAction {
+  /** PROCESS_ACTION_UNSPECIFIED - Not an answer: the worker retries the event (a processor must say what happened). */
   PROCESS_ACTION_UNSPECIFIED = 0,
   /** PROCESS_ACTION_SUCCESS - Done: the event is acknowledged (and its body stored or relayed when configured). */
   PROCESS_ACTION_SUCCESS = 1,
