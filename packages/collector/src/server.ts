@@ -30,6 +30,7 @@ import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { GroupWriter } from "./group-writer.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
 import { addToTally, emptyTally, summaryOf } from "./ingest.js";
+import { addReflection } from "./reflection.js";
 import {
   eventServiceDefinition,
   MalformedMessage,
@@ -273,6 +274,7 @@ export function createGrpcDoor(
     },
   });
   server.addService(HealthService, health.implementation);
+  addReflection(server);
 
   let closing: Promise<void> | undefined;
   return {
