@@ -1,6 +1,6 @@
 // The collector's gRPC door: the EventService RPCs and grpc.health.v1, over the shared core
 // (validation, schemas, deduplication, enqueue). createCollector (collector.ts) opens it.
-import { once, setMaxListeners } from "node:events";
+import { setMaxListeners } from "node:events";
 import {
   type CallReply,
   HealthService,
@@ -28,6 +28,7 @@ import type { CollectorConfig } from "./config.js";
 import type { IngestCore } from "./core.js";
 import { ShuttingDownError, toGrpcStatus } from "./errors.js";
 import { GroupWriter } from "./group-writer.js";
+import { answerPublish } from "./grpc-publish.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
 import { addToTally, emptyTally, summaryOf } from "./ingest.js";
 import { addReflection } from "./reflection.js";
@@ -167,69 +168,6 @@ export function createGrpcDoor(
     callback(null, summaryOf(tally));
   }
 
-  async function publish(
-    call: ServerDuplexStream<IncomingPublish | MalformedMessage, PublishAck>,
-    log: Logger,
-  ): Promise<void> {
-    try {
-      const chunks = readChunks<IncomingPublish | MalformedMessage>(
-        call,
-        config.chunkSize,
-        (request) => (request instanceof MalformedMessage ? 1 : request.events.length || 1),
-        config.streamIdleTimeoutMs,
-        shutdown.signal,
-      );
-      for await (const chunk of chunks) {
-        // A malformed request has no sequence to answer: store and ack what came before it,
-        // then end the call.
-        const firstMalformed = chunk.findIndex((request) => request instanceof MalformedMessage);
-        const requests = (
-          firstMalformed < 0 ? chunk : chunk.slice(0, firstMalformed)
-        ) as IncomingPublish[];
-        const events = requests.reduce((sum, request) => sum + request.events.length, 0);
-        const taken = await budget.acquire(events);
-        // Every request is written at once (pipelined, in order), then acknowledged.
-        const results = await Promise.allSettled(
-          requests.map((request) => writer.write(request.events, 0)),
-        ).finally(() => budget.release(taken));
-        // Ack every batch that was stored, even after one that failed (a worker may have
-        // made room in between), so the producer resends only what really was not stored.
-        let failure: { reason: unknown } | undefined;
-        for (let i = 0; i < results.length; i++) {
-          const result = results[i]!;
-          if (result.status === "rejected") {
-            failure ??= { reason: result.reason };
-            continue;
-          }
-          const ack: PublishAck = {
-            sequence: requests[i]!.sequence,
-            accepted: result.value.stored,
-            rejected: result.value.rejections.length,
-            duplicates: result.value.duplicates,
-            rejections: result.value.rejections.slice(0, 100),
-          };
-          if (!call.write(ack)) await once(call, "drain");
-        }
-        if (failure !== undefined) throw failure.reason;
-        if (firstMalformed >= 0) {
-          throw Object.assign(new Error("malformed PublishRequest"), {
-            malformed: chunk[firstMalformed],
-          });
-        }
-      }
-      call.end();
-    } catch (error) {
-      const malformed = (error as { malformed?: MalformedMessage }).malformed;
-      const grpcError = malformed
-        ? {
-            code: status.INVALID_ARGUMENT,
-            details: `a PublishRequest of ${malformed.bytes} bytes is not valid protobuf`,
-          }
-        : fail(log, error);
-      call.emit("error", grpcError);
-    }
-  }
-
   server.addService(eventServiceDefinition, {
     streamEvents(
       call: ServerReadableStream<IncomingEvent | MalformedMessage, StreamSummary>,
@@ -258,7 +196,8 @@ export function createGrpcDoor(
         "Publish",
         call.metadata,
         (e) => call.emit("error", e),
-        (log) => publish(call, log),
+        (log) =>
+          answerPublish(call, { writer, budget, config, shutdown: shutdown.signal, log, fail }),
       );
     },
     call(

@@ -12,7 +12,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestCollector, uniqueQueueName } from "../../../test-support/collector.js";
 import { useSharedRedis } from "../../../test-support/shared-redis.js";
-import { decodeEnvelope, queueKeys, readQueueStats } from "../../queue/src/index.js";
+import {
+  decodeEnvelope,
+  type QueueStats,
+  queueKeys,
+  readQueueStats,
+} from "../../queue/src/index.js";
 import { type NodeProcess, startNodeProcess, waitForOutput } from "../../testkit/src/index.js";
 
 const { redisUrl, redis } = useSharedRedis();
@@ -75,15 +80,8 @@ function jsonOf<T>(run: Run): T {
   return JSON.parse(run.out) as T;
 }
 
-interface StatsJson {
-  readonly queue: string;
-  readonly pending: number;
-  readonly inFlight: number;
-  readonly processed: number;
-  readonly deadLettered: number;
-  readonly deadLetteredTotal: number;
-  readonly byType: Record<string, number>;
-}
+/** `pnpm stats --json` prints readQueueStats' object as it is. */
+type StatsJson = QueueStats;
 
 interface DeadLetterJson {
   readonly eventId: string;
