@@ -3,7 +3,8 @@
 // Tokens come from COLLECTOR_TOKENS (comma-separated) and/or COLLECTOR_TOKENS_FILE (one per
 // line, # comments). Each entry is `name:secret` or `name:secret:limit1|limit2`; the name is
 // what logs show, the optional list limits the token to scopes (`ingest`: every way of sending
-// events, gRPC and HTTP; `schemas`: the schema registry) or single RPCs (`StreamEvents`). Secrets are compared as
+// events, gRPC and HTTP; `schemas`: the schema registry; `proxy`: calls forwarded to the master
+// API) or single RPCs (`StreamEvents`). Secrets are compared as
 // SHA-256 digests with timingSafeEqual against every configured token, so the time taken
 // says nothing about how much of a guess was right.
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -67,7 +68,7 @@ export function readTokens(env: Env): readonly TokenEntry[] {
 }
 
 /** What a token may be limited to: a scope, or the name of one RPC. */
-export type Scope = "ingest" | "schemas";
+export type Scope = "ingest" | "schemas" | "proxy";
 
 export type Authorization =
   | { readonly ok: true; readonly name: string | undefined }
@@ -118,16 +119,17 @@ export function authorize(
   return { ok: true, name: found.name };
 }
 
-/** authorize() for a gRPC call to an ingest RPC, as a gRPC status. */
+/** authorize() for a gRPC call (an ingest RPC unless told otherwise), as a gRPC status. */
 export function authenticate(
   tokens: readonly TokenEntry[],
   metadata: Metadata,
   method: string,
+  scope: Scope = "ingest",
 ): AuthOutcome {
   const header = metadata.get("authorization")[0];
   const outcome = authorize(tokens, typeof header === "string" ? header : undefined, {
     name: method,
-    scope: "ingest",
+    scope,
   });
   if (outcome.ok) return outcome;
   const code = outcome.problem === "forbidden" ? status.PERMISSION_DENIED : status.UNAUTHENTICATED;

@@ -15,10 +15,10 @@ export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStor
   const byQueue = new Map<string, QueueStore>();
   const byRoute = new Map<string, QueueStore>();
   for (const route of pipeline.routes) {
-    let store = byQueue.get(route.queue);
+    let store = byQueue.get(route.queues[0]!);
     if (store === undefined) {
-      store = createQueueStore(redis, queueKeys(route.queue));
-      byQueue.set(route.queue, store);
+      store = createQueueStore(redis, queueKeys(route.queues[0]!));
+      byQueue.set(route.queues[0]!, store);
     }
     byRoute.set(route.name, store);
   }

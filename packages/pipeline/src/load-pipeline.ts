@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { PipelineError } from "./errors.js";
 import { parsePipeline } from "./parse-pipeline.js";
+import { NO_PROXY } from "./proxy-types.js";
 import { PIPELINE_DEFAULTS, type Pipeline } from "./types.js";
 
 const FALLBACK_QUEUE = "event_queue";
@@ -24,7 +25,9 @@ export function defaultPipeline(queueName: string): Pipeline {
   const name = PIPELINE_DEFAULTS.defaultRoute;
   return Object.freeze({
     source: undefined,
-    routes: Object.freeze([Object.freeze({ name, types: Object.freeze(["*"]), queue: queueName })]),
+    routes: Object.freeze([
+      Object.freeze({ name, types: Object.freeze(["*"]), queues: Object.freeze([queueName]) }),
+    ]),
     processors: Object.freeze([
       Object.freeze({
         kind: "default" as const,
@@ -34,6 +37,7 @@ export function defaultPipeline(queueName: string): Pipeline {
         results: undefined,
       }),
     ]),
+    proxy: NO_PROXY,
   });
 }
 

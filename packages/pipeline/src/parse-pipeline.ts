@@ -5,6 +5,7 @@ import { PipelineError } from "./errors.js";
 import { NodeReader } from "./node-reader.js";
 import { readProcessors } from "./parse-processors.js";
 import { readRoutes } from "./parse-routes.js";
+import { NO_PROXY } from "./proxy-types.js";
 import type { Pipeline } from "./types.js";
 
 const TOP_KEYS = ["routes", "processors"] as const;
@@ -48,5 +49,6 @@ export function parsePipeline(
     source,
     routes: Object.freeze([...routes.routes]),
     processors: Object.freeze(processors),
+    proxy: NO_PROXY,
   });
 }

@@ -1,6 +1,7 @@
-// The `processors:` list: which worker-side target handles each route, and where results go.
+// The `processors:` list: which worker-side target handles each route (each queue of a fan-out
+// route), and where results go.
 import type { Node } from "yaml";
-import type { Field, NodeReader } from "./node-reader.js";
+import type { Field, Fields, NodeReader } from "./node-reader.js";
 import { type RouteTable, readQueueName } from "./parse-routes.js";
 import { readGrpc, readHttp, readModule } from "./parse-targets.js";
 import {
@@ -12,7 +13,15 @@ import {
   type Route,
 } from "./types.js";
 
-const PROCESSOR_KEYS = ["route", "http", "grpc", "module", "concurrency", "results"] as const;
+const PROCESSOR_KEYS = [
+  "route",
+  "queue",
+  "http",
+  "grpc",
+  "module",
+  "concurrency",
+  "results",
+] as const;
 const TARGET_KINDS = ["http", "grpc", "module"] as const;
 type TargetKind = (typeof TARGET_KINDS)[number];
 const RESULTS_KEYS = ["queue", "when"] as const;
@@ -45,7 +54,8 @@ function readProcessor(
   const before = reader.problemCount;
 
   const routeNode = reader.required(fields, "route", item, "a processor");
-  const route = routeNode && readServedRoute(reader, routeNode, routes, servedOnLine);
+  const route = routeNode && readRoute(reader, routeNode, routes);
+  const queue = route && readServedQueue(reader, route, routeNode!, fields, servedOnLine);
 
   const concurrencyNode = fields.get("concurrency")?.value;
   const concurrency =
@@ -53,7 +63,7 @@ function readProcessor(
     reader.integer(concurrencyNode, "concurrency", 1, PIPELINE_DEFAULTS.maxConcurrency);
 
   const resultsNode = fields.get("results")?.value;
-  const results = resultsNode && readResults(reader, resultsNode, route?.queue);
+  const results = resultsNode && readResults(reader, resultsNode, queue);
 
   // In file order, so a second target is reported where it was written.
   const kinds = [...fields.keys()].filter(isTargetKind);
@@ -69,10 +79,15 @@ function readProcessor(
   const target =
     kind && second === undefined ? readTarget(reader, kind, fields.get(kind)) : undefined;
 
-  if (reader.problemCount > before || route === undefined || target === undefined) {
+  if (
+    reader.problemCount > before ||
+    route === undefined ||
+    queue === undefined ||
+    target === undefined
+  ) {
     return undefined;
   }
-  const base = { route: route.name, queue: route.queue, concurrency, results };
+  const base = { route: route.name, queue, concurrency, results };
   return Object.freeze({ ...base, ...target });
 }
 
@@ -107,32 +122,57 @@ function readTarget(
   }
 }
 
-function readServedRoute(
-  reader: NodeReader,
-  node: Node,
-  routes: RouteTable,
-  /** Queue -> the line of the processor that serves it. */
-  servedOnLine: Map<string, number>,
-): Route | undefined {
+function readRoute(reader: NodeReader, node: Node, routes: RouteTable): Route | undefined {
   const name = reader.nonEmptyString(node, "route");
   if (name === undefined) return undefined;
   if (!routes.names.has(name)) {
     const known = [...routes.names].join(", ") || "none";
     return reader.report(node, `route "${name}" is not defined; routes: ${known}`);
   }
-  const route = routes.routes.find((candidate) => candidate.name === name);
-  if (route === undefined) return undefined; // defined, but invalid: reported with the route
+  // Undefined for a route that is defined but invalid: reported with the route.
+  return routes.routes.find((candidate) => candidate.name === name);
+}
+
+/** The queue the processor consumes: the route's own, or the one `queue:` picks of a fan-out. */
+function readServedQueue(
+  reader: NodeReader,
+  route: Route,
+  routeNode: Node,
+  fields: Fields,
+  /** Queue -> the line of the processor that serves it. */
+  servedOnLine: Map<string, number>,
+): string | undefined {
+  const queueNode = fields.get("queue")?.value;
+  let queue: string | undefined;
+  if (queueNode === undefined) {
+    if (route.queues.length > 1) {
+      return reader.report(
+        routeNode,
+        `route "${route.name}" stores into several queues (${route.queues.join(", ")}): name the one this processor serves with queue:`,
+      );
+    }
+    queue = route.queues[0];
+  } else {
+    queue = reader.nonEmptyString(queueNode, "queue");
+    if (queue !== undefined && !route.queues.includes(queue)) {
+      return reader.report(
+        queueNode,
+        `queue "${queue}" is not one of route "${route.name}"'s queues (${route.queues.join(", ")})`,
+      );
+    }
+  }
+  if (queue === undefined) return undefined;
   // Keyed by queue: two processors on one queue would run two consumers with one worker id
   // there, taking each other's events back.
-  const first = servedOnLine.get(route.queue);
+  const first = servedOnLine.get(queue);
   if (first !== undefined) {
     return reader.report(
-      node,
-      `route "${name}" goes to queue "${route.queue}", which the processor on line ${first} already serves; one processor per queue`,
+      queueNode ?? routeNode,
+      `route "${route.name}" goes to queue "${queue}", which the processor on line ${first} already serves; one processor per queue`,
     );
   }
-  servedOnLine.set(route.queue, reader.line(node));
-  return route;
+  servedOnLine.set(queue, reader.line(queueNode ?? routeNode));
+  return queue;
 }
 
 function readResults(

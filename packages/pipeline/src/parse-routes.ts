@@ -1,10 +1,10 @@
-// The `routes:` list: which queue each event type goes to.
+// The `routes:` list: which queue, or queues (fan-out), each event type goes to.
 import { queueKeys } from "@eventpipe/queue";
 import type { Node } from "yaml";
-import type { NodeReader } from "./node-reader.js";
+import type { Fields, NodeReader } from "./node-reader.js";
 import { PIPELINE_DEFAULTS, type Route } from "./types.js";
 
-const ROUTE_KEYS = ["name", "types", "queue"] as const;
+const ROUTE_KEYS = ["name", "types", "queue", "queues"] as const;
 const ROUTES_EXAMPLE = '[{ name: default, types: ["*"], queue: event_queue }]';
 
 export const MISSING_DEFAULT_ROUTE = `routes need one named "${PIPELINE_DEFAULTS.defaultRoute}": it takes the types no other route matches`;
@@ -72,13 +72,47 @@ function readRoute(
 
   const typesNode = reader.required(fields, "types", item, "a route");
   const types = typesNode && readTypes(reader, typesNode);
-  const queueNode = reader.required(fields, "queue", item, "a route");
-  const queue = queueNode && readQueueName(reader, queueNode, "queue");
+  const queues = readRouteQueues(reader, item, fields);
 
-  if (reader.problemCount > before || name === undefined || !types || queue === undefined) {
+  if (reader.problemCount > before || name === undefined || !types || queues === undefined) {
     return undefined;
   }
-  return Object.freeze({ name, types, queue });
+  return Object.freeze({ name, types, queues });
+}
+
+/** `queue: q` or `queues: [a, b]` (every event stored in each), exactly one of them. */
+function readRouteQueues(
+  reader: NodeReader,
+  item: Node,
+  fields: Fields,
+): readonly string[] | undefined {
+  const single = fields.get("queue");
+  const several = fields.get("queues");
+  if (single !== undefined && several !== undefined) {
+    return reader.report(several.key, "a route takes queue or queues, not both");
+  }
+  if (single === undefined && several === undefined) {
+    return reader.report(
+      item,
+      'a route needs "queue" (or "queues", to store each event in several)',
+    );
+  }
+  if (several === undefined) {
+    const queueNode = reader.required(fields, "queue", item, "a route");
+    const queue = queueNode && readQueueName(reader, queueNode, "queue");
+    return queue === undefined ? undefined : Object.freeze([queue]);
+  }
+  if (several.value === undefined) return reader.report(several.key, '"queues" has no value');
+  const items = reader.list(several.value, "queues", "[billing, audit]");
+  if (items === undefined) return undefined;
+  const queues: string[] = [];
+  for (const queueNode of items) {
+    const queue = readQueueName(reader, queueNode, "queue");
+    if (queue === undefined) continue;
+    if (queues.includes(queue)) reader.report(queueNode, `queue "${queue}" is listed twice`);
+    else queues.push(queue);
+  }
+  return queues.length === items.length ? Object.freeze(queues) : undefined;
 }
 
 function readTypes(reader: NodeReader, node: Node): readonly string[] | undefined {

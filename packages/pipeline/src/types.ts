@@ -1,11 +1,13 @@
 // The shapes a pipeline file parses into. Everything here is frozen once built: the collector
 // and the workers share one Pipeline for their whole life.
+import type { ProxySettings } from "./proxy-types.js";
 
 export interface Route {
   readonly name: string;
   /** Event type patterns; `*` matches any run of characters, everything else is literal. */
   readonly types: readonly string[];
-  readonly queue: string;
+  /** Every queue an event of the route is stored in (fan-out: one copy each, all or none). */
+  readonly queues: readonly string[];
 }
 
 export type ResultOutcome = "onSuccess" | "onError";
@@ -54,6 +56,8 @@ export interface Pipeline {
   readonly source: string | undefined;
   readonly routes: readonly Route[];
   readonly processors: readonly ProcessorSpec[];
+  /** Forwarding to a master API; empty lists without a `proxy:` section. */
+  readonly proxy: ProxySettings;
 }
 
 export const HTTP_METHODS: readonly HttpProcessorOptions["method"][] = [

@@ -23,7 +23,7 @@ describe("readPipeline", () => {
     const pipeline = readPipeline({ QUEUE_NAME: "jobs" });
     expect(pipeline).toEqual({
       source: undefined,
-      routes: [{ name: "default", types: ["*"], queue: "jobs" }],
+      routes: [{ name: "default", types: ["*"], queues: ["jobs"] }],
       processors: [
         {
           kind: "default",
@@ -33,20 +33,21 @@ describe("readPipeline", () => {
           results: undefined,
         },
       ],
+      proxy: { http: [], grpc: [] },
     });
     expect(Object.isFrozen(pipeline.processors[0])).toBe(true);
   });
 
   it("falls back to the caller's default queue, then to event_queue", () => {
-    expect(readPipeline({ EVENTPIPE_CONFIG: "" }, "mine").routes[0]?.queue).toBe("mine");
-    expect(readPipeline({}).routes[0]?.queue).toBe("event_queue");
+    expect(readPipeline({ EVENTPIPE_CONFIG: "" }, "mine").routes[0]?.queues[0]).toBe("mine");
+    expect(readPipeline({}).routes[0]?.queues[0]).toBe("event_queue");
     expect(readPipeline({})).toEqual(defaultPipeline("event_queue"));
   });
 
   it("loads the file EVENTPIPE_CONFIG names, with the same environment", () => {
     const pipeline = readPipeline({ EVENTPIPE_CONFIG: file, MAIN_QUEUE: "main", QUEUE_NAME: "x" });
     expect(pipeline.source).toBe(file);
-    expect(pipeline.routes[0]?.queue).toBe("main");
+    expect(pipeline.routes[0]?.queues[0]).toBe("main");
     expect(pipeline.processors[0]).toMatchObject({
       kind: "module",
       module: join(dir, "handler.mjs"),
@@ -77,7 +78,7 @@ describe("the example pipeline file in examples/", () => {
       LOGIN_API_AUTH: "dXNlcjpwYXNz",
       LOGIN_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     });
-    expect(pipeline.routes.map((route) => route.queue)).toEqual([
+    expect(pipeline.routes.map((route) => route.queues[0])).toEqual([
       "logins",
       "orders",
       "event_queue",

@@ -28,9 +28,9 @@ describe("a valid pipeline file", () => {
     expect(pipeline).toEqual({
       source: SOURCE,
       routes: [
-        { name: "logins", types: ["user_login", "auth.*"], queue: "logins" },
-        { name: "payments", types: ["payment.*"], queue: "payments" },
-        { name: "default", types: ["*"], queue: "event_queue" },
+        { name: "logins", types: ["user_login", "auth.*"], queues: ["logins"] },
+        { name: "payments", types: ["payment.*"], queues: ["payments"] },
+        { name: "default", types: ["*"], queues: ["event_queue"] },
       ],
       processors: [
         {
@@ -64,6 +64,7 @@ describe("a valid pipeline file", () => {
           grpc: { address: "localhost:50061", timeoutMs: 30000, tls: false },
         },
       ],
+      proxy: { http: [], grpc: [] },
     });
   });
 

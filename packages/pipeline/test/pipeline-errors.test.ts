@@ -50,8 +50,8 @@ describe("problems in the YAML itself", () => {
 describe("routes", () => {
   it("names a mistyped key and lists the allowed ones", () => {
     expect(problemsOf("routes:\n  - { name: default, types: ['*'], queu: events }\n")).toEqual([
-      'conf/pipeline.yaml:2:5: a route needs "queue"',
-      'conf/pipeline.yaml:2:36: unknown key "queu" in a route; allowed: name, types, queue',
+      'conf/pipeline.yaml:2:5: a route needs "queue" (or "queues", to store each event in several)',
+      'conf/pipeline.yaml:2:36: unknown key "queu" in a route; allowed: name, types, queue, queues',
     ]);
     expect(problemsOf(`${ROUTES}processor: []\n`)).toEqual([
       'conf/pipeline.yaml:4:1: unknown key "processor" in the top level; allowed: routes, processors',
@@ -194,7 +194,7 @@ routes:
   );
   expect(problems).toEqual([
     'conf/pipeline.yaml:2:59: timeoutMs must be an integer from 1 to 3600000, got "15s"',
-    'conf/pipeline.yaml:4:52: unknown key "extra" in a route; allowed: name, types, queue',
+    'conf/pipeline.yaml:4:52: unknown key "extra" in a route; allowed: name, types, queue, queues',
     `conf/pipeline.yaml:5:43: queue: \${EVENTS_QUEUE} is not set`,
   ]);
 });

@@ -33,8 +33,8 @@ describe("selectProcessors (WORKER_ROUTES)", () => {
     // `audit` is a route, but no processor serves it: a worker for it would sit idle.
     expect(() => selectProcessors(pipeline, ["orders", "audit", "ordres"])).toThrow(
       [
-        'WORKER_ROUTES names "audit", which no processor serves; processors serve: orders, logins, default',
-        'WORKER_ROUTES names "ordres", which no processor serves; processors serve: orders, logins, default',
+        'WORKER_ROUTES names "audit", which no processor serves; processors serve: orders, logins, default, event_queue',
+        'WORKER_ROUTES names "ordres", which no processor serves; processors serve: orders, logins, default, event_queue',
       ].join("\n"),
     );
   });

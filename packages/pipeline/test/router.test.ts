@@ -2,7 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { createRouter, PipelineError, type Route } from "../src/index.js";
 
-const route = (name: string, types: string[], queue = name): Route => ({ name, types, queue });
+const route = (name: string, types: string[], queue = name): Route => ({
+  name,
+  types,
+  queues: [queue],
+});
 
 describe("routing event types", () => {
   const router = createRouter([
@@ -18,7 +22,7 @@ describe("routing event types", () => {
     expect(nameFor("auth.password_reset")).toBe("logins");
     expect(nameFor("order.created")).toBe("created");
     expect(nameFor("order.line.created")).toBe("created");
-    expect(router.routeFor("user_login").queue).toBe("logins");
+    expect(router.routeFor("user_login").queues).toEqual(["logins"]);
   });
 
   it("lets the first matching route win, in file order", () => {
@@ -69,7 +73,7 @@ describe("routing event types", () => {
     const router = createRouter([route("default", ["only_this"], "fallback"), route("x", ["x"])]);
     expect(router.routeFor("x").name).toBe("x");
     expect(router.routeFor("only_this").name).toBe("default");
-    expect(router.routeFor("anything").queue).toBe("fallback");
+    expect(router.routeFor("anything").queues).toEqual(["fallback"]);
   });
 
   it("gives the same answers after its cache fills up and is cleared", () => {
