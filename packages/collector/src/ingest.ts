@@ -5,8 +5,8 @@ import {
   BacklogFullError,
   type EnqueueEntry,
   type EnqueueLimits,
+  type Enqueuer,
   encodeReceivedEvent,
-  type QueueStore,
 } from "@eventpipe/queue";
 import type { SchemaValidators } from "@eventpipe/schemas";
 import type { Redis } from "ioredis";
@@ -126,7 +126,7 @@ export function createChunkWriter(
     maxBacklog: config.maxBacklog,
   };
 
-  async function enqueue(store: QueueStore, entries: EnqueueEntry[]) {
+  async function enqueue(store: Enqueuer, entries: EnqueueEntry[]) {
     try {
       // Ride out a reconnect in progress (a restart, a blip) for a moment, no longer: the
       // connection has no offline queue, so a Redis that stays away becomes UNAVAILABLE.
@@ -150,8 +150,9 @@ export function createChunkWriter(
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);
       const rejections: Rejection[] = [];
-      // One group of entries per destination queue, in stream order within each.
-      const groups = new Map<QueueStore, EnqueueEntry[]>();
+      // One group of entries per destination (a queue, or the queues of a fan-out route), in
+      // stream order within each.
+      const groups = new Map<Enqueuer, EnqueueEntry[]>();
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
         let problem = validateEvent(event, config.limits, allowed, latestTimestamp);
@@ -162,7 +163,7 @@ export function createChunkWriter(
           }
         }
         if (problem === undefined) {
-          const store = stores.storeFor(event.type);
+          const store = stores.enqueuerFor(event.type);
           let entries = groups.get(store);
           if (entries === undefined) {
             entries = [];
@@ -182,8 +183,8 @@ export function createChunkWriter(
         }
       }
       if (groups.size === 0) return { stored: 0, duplicates: 0, rejections };
-      // One script call per destination queue, and big batches as several calls, all
-      // pipelined on the one connection; Redis runs them in order.
+      // One script call per destination, and big batches as several calls, all pipelined on
+      // the one connection; Redis runs them in order.
       const pieces: Promise<{ stored: number; duplicates: number }>[] = [];
       for (const [store, entries] of groups) {
         for (let start = 0; start < entries.length; start += config.chunkSize) {

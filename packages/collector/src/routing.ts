@@ -1,29 +1,33 @@
-// Which queue each event goes to: the pipeline file's routes by event type (first match wins,
-// the rest to `default`), one queue store per route. Without a pipeline file there is one
-// route, `default`, to QUEUE_NAME, and routing costs nothing.
+// Where each event is stored: the pipeline file's routes by event type (first match wins, the
+// rest to `default`), one enqueuer per route that stores into its queue, or into each of its
+// queues at once for a fan-out route. Without a pipeline file there is one route, `default`,
+// to QUEUE_NAME, and routing costs nothing.
 import { createRouter, type Pipeline } from "@eventpipe/pipeline";
-import { createQueueStore, type QueueStore, queueKeys } from "@eventpipe/queue";
+import { createEnqueuer, type Enqueuer, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 
 export interface RoutedStores {
-  /** The store of the queue an event of this type goes to. */
-  storeFor(type: string): QueueStore;
+  /** Stores events of this type: in one queue, or a copy in each queue of a fan-out route. */
+  enqueuerFor(type: string): Enqueuer;
 }
 
 export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStores {
   const router = createRouter(pipeline.routes);
-  const byQueue = new Map<string, QueueStore>();
-  const byRoute = new Map<string, QueueStore>();
+  // Routes with the same queues share an enqueuer, so their events share script calls.
+  const byQueues = new Map<string, Enqueuer>();
+  const byRoute = new Map<string, Enqueuer>();
   for (const route of pipeline.routes) {
-    let store = byQueue.get(route.queues[0]!);
-    if (store === undefined) {
-      store = createQueueStore(redis, queueKeys(route.queues[0]!));
-      byQueue.set(route.queues[0]!, store);
+    const queues = route.queues.join(" ");
+    let enqueuer = byQueues.get(queues);
+    if (enqueuer === undefined) {
+      enqueuer = createEnqueuer(redis, route.queues.map(queueKeys));
+      byQueues.set(queues, enqueuer);
     }
-    byRoute.set(route.name, store);
+    byRoute.set(route.name, enqueuer);
   }
-  const only = byQueue.size === 1 ? [...byQueue.values()][0] : undefined;
+  const only = byQueues.size === 1 ? [...byQueues.values()][0] : undefined;
   return {
-    storeFor: only !== undefined ? () => only : (type) => byRoute.get(router.routeFor(type).name)!,
+    enqueuerFor:
+      only !== undefined ? () => only : (type) => byRoute.get(router.routeFor(type).name)!,
   };
 }

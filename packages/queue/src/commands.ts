@@ -1,46 +1,14 @@
-// Typed access to the queue's Lua scripts. Each script is loaded once per connection with
-// ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
-// script cache); the Buffer variants keep envelopes as raw bytes.
+// The atomic operations of one queue, over its Lua scripts (script-commands.ts).
 import type { Redis } from "ioredis";
-import { BacklogFullError, ScriptStatus } from "./errors.js";
+import {
+  createEnqueuer,
+  type EnqueueEntry,
+  type EnqueueLimits,
+  type EnqueueResult,
+} from "./enqueue.js";
+import { ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
-import { defineScripts } from "./lua-scripts.js";
-
-const SCRIPTS = {
-  epEnqueue: { file: "enqueue-4.lua", keys: 4 },
-  epClaim: { file: "claim-4.lua", keys: 4 },
-  epAck: { file: "ack-4.lua", keys: 4 },
-  epComplete: { file: "complete-5.lua", keys: 5 },
-  epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
-  epRecover: { file: "recover-7.lua", keys: 7 },
-  epRetry: { file: "retry-3.lua", keys: 3 },
-  epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
-  epPromote: { file: "promote-2.lua", keys: 2 },
-  epReplay: { file: "replay-2.lua", keys: 2 },
-} as const;
-
-type ScriptArg = string | number | Buffer;
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptCommands = {
-  [K in ScriptName]: (...args: ScriptArg[]) => Promise<unknown>;
-} & {
-  [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
-};
-
-function scripts(redis: Redis): ScriptCommands {
-  defineScripts(redis, SCRIPTS, new URL("./scripts/", import.meta.url));
-  return redis as unknown as ScriptCommands;
-}
-
-export interface EnqueueEntry {
-  readonly eventId: string;
-  readonly envelope: Buffer;
-}
-
-export interface EnqueueResult {
-  readonly stored: number;
-  readonly duplicates: number;
-}
+import { type ScriptArg, scripts } from "./script-commands.js";
 
 export interface ClaimRequest {
   readonly workerId: string;
@@ -81,13 +49,6 @@ export interface Completion {
   readonly reply?: Buffer;
 }
 
-export interface EnqueueLimits {
-  /** 0 disables deduplication. */
-  readonly dedupWindowMs: number;
-  /** 0 disables the backlog limit. */
-  readonly maxBacklog: number;
-}
-
 /** The queue's atomic operations, bound to one connection and one queue. */
 export interface QueueStore {
   readonly keys: QueueKeys;
@@ -103,12 +64,12 @@ export interface QueueStore {
   ack(workerId: string, sequencesByType: ReadonlyMap<string, readonly number[]>): Promise<number>;
   /**
    * Acknowledges events and, in the same atomic step, stores their results in the queue whose
-   * pending list is `resultsPending` and publishes their replies (see complete-5.lua).
+   * is `results` and publishes their replies (see complete-6.lua).
    */
   complete(
     workerId: string,
     completions: readonly Completion[],
-    resultsPending: string | undefined,
+    results: QueueKeys | undefined,
   ): Promise<number>;
   heartbeat(workerId: string, leaseMs: number): Promise<Heartbeat>;
   recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
@@ -123,24 +84,7 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
   const run = scripts(redis);
   return {
     keys,
-    async enqueue(entries, limits) {
-      const args: ScriptArg[] = new Array(6 + entries.length * 2);
-      args[0] = keys.pending;
-      args[1] = keys.seenEven;
-      args[2] = keys.seenOdd;
-      args[3] = keys.seenPeriods;
-      args[4] = limits.dedupWindowMs;
-      args[5] = limits.maxBacklog;
-      const n = entries.length;
-      for (let i = 0; i < n; i++) {
-        const entry = entries[i]!;
-        args[6 + i] = entry.eventId;
-        args[6 + n + i] = entry.envelope;
-      }
-      const [status, a, b] = (await run.epEnqueue(...args)) as [number, number, number?];
-      if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
-      return { stored: a, duplicates: b ?? 0 };
-    },
+    enqueue: createEnqueuer(redis, [keys]).enqueue,
     async claim({ workerId, max, firstSequence, leaseMs }) {
       return (await run.epClaimBuffer(
         keys.pending,
@@ -165,14 +109,15 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       for (const [type, sequences] of sequencesByType) args.push(type, sequences.join(","));
       return (await run.epAck(...args)) as number;
     },
-    async complete(workerId, completions, resultsPending) {
+    async complete(workerId, completions, results) {
       if (completions.length === 0) return 0;
       const args: ScriptArg[] = [
         keys.inflight(workerId),
         keys.stats,
         keys.processedByType,
         keys.processedByWorker,
-        resultsPending ?? keys.pending,
+        results?.pending ?? keys.pending,
+        results?.listeners ?? keys.listeners,
         workerId,
       ];
       for (const done of completions) {
@@ -229,11 +174,16 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       return reply === 1;
     },
     async promoteDue(limit) {
-      return (await run.epPromote(keys.delayed, keys.pending, limit)) as number;
+      return (await run.epPromote(keys.delayed, keys.pending, keys.listeners, limit)) as number;
     },
     async replay(pairs) {
       if (pairs.length === 0) return 0;
-      return (await run.epReplay(keys.deadLetter, keys.pending, ...pairs)) as number;
+      return (await run.epReplay(
+        keys.deadLetter,
+        keys.pending,
+        keys.listeners,
+        ...pairs,
+      )) as number;
     },
   };
 }

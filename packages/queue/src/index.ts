@@ -5,9 +5,6 @@ export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } f
 export type {
   ClaimRequest,
   Completion,
-  EnqueueEntry,
-  EnqueueLimits,
-  EnqueueResult,
   Heartbeat,
   QueueStore,
   RecoverOptions,
@@ -18,6 +15,8 @@ export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter
 export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
 export type { DeadLetterFilter } from "./dead-letter-admin.js";
 export { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "./dead-letter-admin.js";
+export type { EnqueueEntry, EnqueueLimits, EnqueueResult, Enqueuer } from "./enqueue.js";
+export { createEnqueuer } from "./enqueue.js";
 export type { Env, LogLevel } from "./env.js";
 export {
   ConfigError,
@@ -33,6 +32,8 @@ export { BacklogFullError, EnvelopeDecodeError } from "./errors.js";
 export type { QueueKeys } from "./keys.js";
 export { queueKeys } from "./keys.js";
 export { stopOnSignals } from "./lifecycle.js";
+export type { ListenedEvent, ListenerOptions, QueueListener, Renewal } from "./listener.js";
+export { createListener, LISTENER_BUFFER } from "./listener.js";
 export type { ScriptFile } from "./lua-scripts.js";
 export { defineScripts } from "./lua-scripts.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";

@@ -28,6 +28,12 @@ export interface QueueKeys {
   readonly processedByWorker: string;
   /** HASH worker id -> first sequence of its latest claim that took events (claim-4.lua). */
   readonly claimMarks: string;
+  /** ZSET listener id -> end of its lease (Redis clock, ms): who watches (feed-listeners.lua). */
+  readonly listeners: string;
+  /** LIST of copies of stored events one listener has not read yet (capped). */
+  listener(listenerId: string): string;
+  /** STRING: events dropped from that listener's list since it last asked. */
+  listenerDropped(listenerId: string): string;
   /** LIST where workers before the claim script registered leases parked an event; recovery drains it. */
   claim(workerId: string): string;
   /** HASH delivery sequence -> envelope: what one worker holds right now. */
@@ -52,6 +58,10 @@ export function queueKeys(name: string): QueueKeys {
     processedByType: `${tag}:processed-by-type`,
     processedByWorker: `${tag}:processed-by-worker`,
     claimMarks: `${tag}:claim-marks`,
+    listeners: `${tag}:listeners`,
+    // Spelled as the feed script derives them from `listeners`.
+    listener: (listenerId: string) => `${tag}:listeners:${listenerId}`,
+    listenerDropped: (listenerId: string) => `${tag}:listeners:${listenerId}:dropped`,
     claim: (workerId: string) => `${tag}:claim:${workerId}`,
     inflight: (workerId: string) => `${tag}:inflight:${workerId}`,
   });

@@ -121,8 +121,8 @@ describe("every queue script is safe to run twice", () => {
       replyTo: i === 0 ? channel : undefined,
       reply: i === 0 ? Buffer.from("answer") : undefined,
     }));
-    expect(await store.complete("w", completions, results.pending)).toBe(3);
-    expect(await store.complete("w", completions, results.pending)).toBe(0);
+    expect(await store.complete("w", completions, results)).toBe(3);
+    expect(await store.complete("w", completions, results)).toBe(0);
     expect(await redis.llen(results.pending)).toBe(3);
     expect(await redis.hlen(keys.inflight("w"))).toBe(0);
     expect((await readQueueStats(redis, keys)).processed).toBe(3);

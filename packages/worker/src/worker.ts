@@ -65,7 +65,7 @@ export function createWorker({
   const id = config.workerId;
   const log = logger.child({ worker: id, queue: config.queueName });
   const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
-  const resultsPending = results === undefined ? undefined : queueKeys(results.queue).pending;
+  const resultsQueue = results === undefined ? undefined : queueKeys(results.queue);
   const keys = store.keys;
   const blocking = connectBlocking(redis, config);
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
@@ -101,7 +101,7 @@ export function createWorker({
       release(count);
     },
     () => stopping && graceAbort.signal.aborted,
-    resultsPending,
+    resultsQueue,
   );
 
   const failures = createFailureHandling({

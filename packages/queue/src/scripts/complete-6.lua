@@ -17,26 +17,32 @@
   KEYS[3] processed-by-type hash
   KEYS[4] processed-by-worker hash
   KEYS[5] the result queue's pending list (any key when no event has a result)
+  KEYS[6] the result queue's listeners zset (feed-listeners.lua: they see the results stored)
   ARGV[1] worker id
   ARGV[2..] five per event: delivery sequence, type, result envelope or "", reply channel
             or "", reply message
 
   Returns the number of events acknowledged.
 ]]
+-- @include feed-listeners.lua
+
 local acked = 0
 local byType = {}
+local results = {}
 for i = 2, #ARGV, 5 do
   if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
     acked = acked + 1
     byType[ARGV[i + 1]] = (byType[ARGV[i + 1]] or 0) + 1
     if ARGV[i + 2] ~= '' then
       redis.call('LPUSH', KEYS[5], ARGV[i + 2])
+      results[#results + 1] = ARGV[i + 2]
     end
     if ARGV[i + 3] ~= '' then
       redis.call('PUBLISH', ARGV[i + 3], ARGV[i + 4])
     end
   end
 end
+feedListeners(KEYS[6], results, 1, #results)
 for eventType, count in pairs(byType) do
   redis.call('HINCRBY', KEYS[3], eventType, count)
 end

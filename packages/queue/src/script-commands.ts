@@ -1,0 +1,32 @@
+// The queue's Lua scripts as typed ioredis commands. Each script is loaded once per connection
+// with ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
+// script cache); the Buffer variants keep envelopes as raw bytes.
+import type { Redis } from "ioredis";
+import { defineScripts } from "./lua-scripts.js";
+
+const SCRIPTS = {
+  epEnqueue: { file: "enqueue-5n.lua", keys: undefined },
+  epClaim: { file: "claim-4.lua", keys: 4 },
+  epAck: { file: "ack-4.lua", keys: 4 },
+  epComplete: { file: "complete-6.lua", keys: 6 },
+  epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
+  epRecover: { file: "recover-7.lua", keys: 7 },
+  epRetry: { file: "retry-3.lua", keys: 3 },
+  epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
+  epPromote: { file: "promote-3.lua", keys: 3 },
+  epReplay: { file: "replay-3.lua", keys: 3 },
+  epListenRenew: { file: "listen-renew-3.lua", keys: 3 },
+} as const;
+
+export type ScriptArg = string | number | Buffer;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptCommands = {
+  [K in ScriptName]: (...args: ScriptArg[]) => Promise<unknown>;
+} & {
+  [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
+};
+
+export function scripts(redis: Redis): ScriptCommands {
+  defineScripts(redis, SCRIPTS, new URL("./scripts/", import.meta.url));
+  return redis as unknown as ScriptCommands;
+}
