@@ -31,7 +31,7 @@ export function createRouter(routes: readonly Route[]): Router {
 }
 
 /** One check for all of a route's patterns: exact ones by Set lookup, then the wildcards. */
-function compilePatterns(patterns: readonly string[]): (type: string) => boolean {
+export function compilePatterns(patterns: readonly string[]): (type: string) => boolean {
   const exact = new Set(patterns.filter((pattern) => !pattern.includes("*")));
   const wildcards = patterns.filter((pattern) => pattern.includes("*"));
   if (wildcards.some((pattern) => /^\*+$/.test(pattern))) return () => true;
