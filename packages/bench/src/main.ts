@@ -1,4 +1,4 @@
-// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors]
+// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors,fanout]
 //   [--out bench-results/latest.json (bench-results/only-<groups>.json with --only)]`
 //
 // Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
@@ -8,13 +8,15 @@
 // HTTP door and its fastify ceiling), `schemas` (JSON Schema validation on the gRPC ingest,
 // at least 3 rounds even with --quick: its figure is the difference of two noisy ones),
 // `processors` (the HTTP processor's drain against a plain undici loop on the same echo server,
-// and the Call RPC's round trip at an open-loop 1,000 calls/s).
+// and the Call RPC's round trip at an open-loop 1,000 calls/s), `fanout` (batch ingest to one
+// queue, to two queues, and to one queue with a listener attached).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { HTTP_BATCH, HTTP_IN_FLIGHT } from "./http-scenarios.js";
 import { measureCore } from "./measure-core.js";
+import { measureFanOut } from "./measure-fan-out.js";
 import { measureHttp } from "./measure-http.js";
 import { measureProcessors } from "./measure-processors.js";
 import { measureSchemas } from "./measure-schemas.js";
@@ -28,6 +30,7 @@ const GROUPS = {
   http: measureHttp,
   schemas: measureSchemas,
   processors: measureProcessors,
+  fanout: measureFanOut,
 } satisfies Record<string, (redis: BenchRedis, settings: BenchSettings) => Promise<Row[]>>;
 type Group = keyof typeof GROUPS;
 

@@ -55,7 +55,7 @@ export async function startCollector(
 }
 
 /** Runs `producers` producer processes that share `count` events; resolves the wall time. */
-async function runProducers(
+export async function runProducers(
   address: string,
   count: number,
   producers: number,
