@@ -78,15 +78,16 @@ describe("the example pipeline file in examples/", () => {
       LOGIN_API_AUTH: "dXNlcjpwYXNz",
       LOGIN_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     });
-    expect(pipeline.routes.map((route) => route.queues[0])).toEqual([
-      "logins",
-      "orders",
-      "event_queue",
+    expect(pipeline.routes.map((route) => route.queues)).toEqual([
+      ["logins"],
+      ["orders", "order_audit"],
+      ["event_queue"],
     ]);
-    expect(pipeline.processors.map((processor) => processor.kind)).toEqual([
-      "http",
-      "grpc",
-      "module",
+    expect(pipeline.processors.map((processor) => [processor.kind, processor.queue])).toEqual([
+      ["http", "logins"],
+      ["grpc", "orders"],
+      ["module", "order_audit"],
+      ["module", "event_queue"],
     ]);
     expect(() => loadPipelineFile(example, {})).toThrow(/LOGIN_API_AUTH/);
   });
