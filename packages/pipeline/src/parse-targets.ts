@@ -4,12 +4,13 @@ import type { Node } from "yaml";
 import type { NodeReader } from "./node-reader.js";
 import {
   type GrpcProcessorOptions,
+  HTTP_FORMATS,
   HTTP_METHODS,
   type HttpProcessorOptions,
   PIPELINE_DEFAULTS,
 } from "./types.js";
 
-const HTTP_KEYS = ["url", "method", "timeoutMs", "headers", "signingSecret"] as const;
+const HTTP_KEYS = ["url", "method", "timeoutMs", "headers", "signingSecret", "format"] as const;
 const GRPC_KEYS = ["address", "timeoutMs", "tls"] as const;
 // RFC 9110 token: fetch() throws on anything else, so refuse it here with a line number.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -38,12 +39,23 @@ export function readHttp(reader: NodeReader, node: Node): HttpProcessorOptions |
   // Any non-empty string: the worker's signer tells "whsec_<base64>" from a raw secret.
   const signingSecret = secretNode && reader.nonEmptyString(secretNode, "signingSecret");
 
+  const formatNode = fields.get("format")?.value;
+  const format = formatNode ? readFormat(reader, formatNode) : "raw";
+  // A CloudEvent travels in the request body (both formats: binary mode's data is the body).
+  if (formatNode && format !== undefined && format !== "raw" && method === "GET") {
+    reader.report(
+      formatNode,
+      `format ${format} sends each event in the request body; method GET sends none: use POST, PUT, PATCH or DELETE`,
+    );
+  }
+
   if (
     reader.problemCount > before ||
     url === undefined ||
     method === undefined ||
     timeoutMs === undefined ||
-    headers === undefined
+    headers === undefined ||
+    format === undefined
   ) {
     return undefined;
   }
@@ -53,6 +65,8 @@ export function readHttp(reader: NodeReader, node: Node): HttpProcessorOptions |
     timeoutMs,
     headers: Object.freeze(headers),
     ...(signingSecret === undefined ? {} : { signingSecret }),
+    // Absent means raw, so a file without `format` parses to what it always did.
+    ...(format === "raw" ? {} : { format }),
   });
 }
 
@@ -111,6 +125,19 @@ function readMethod(reader: NodeReader, node: Node): HttpProcessorOptions["metho
   const known = HTTP_METHODS.find((m) => m === method);
   if (known === undefined) {
     return reader.report(node, `method "${method}" must be one of ${HTTP_METHODS.join(", ")}`);
+  }
+  return known;
+}
+
+function readFormat(reader: NodeReader, node: Node): HttpProcessorOptions["format"] {
+  const format = reader.string(node, "format");
+  if (format === undefined) return undefined;
+  const known = HTTP_FORMATS.find((f) => f === format);
+  if (known === undefined) {
+    return reader.report(
+      node,
+      `format "${format.slice(0, 64)}" must be one of ${HTTP_FORMATS.join(", ")}`,
+    );
   }
   return known;
 }

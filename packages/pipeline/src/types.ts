@@ -25,6 +25,12 @@ export interface HttpProcessorOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** Standard Webhooks secret, "whsec_<base64>" (or any non-empty string). */
   readonly signingSecret?: string;
+  /**
+   * How each event is sent: "raw" (the payload as the body; also when absent),
+   * "cloudevents-binary" (the payload as the body, attributes in ce- headers) or
+   * "cloudevents-structured" (one application/cloudevents+json document). Absent for raw.
+   */
+  readonly format?: "raw" | "cloudevents-binary" | "cloudevents-structured";
 }
 
 export interface GrpcProcessorOptions {
@@ -66,6 +72,11 @@ export const HTTP_METHODS: readonly HttpProcessorOptions["method"][] = [
   "PATCH",
   "DELETE",
   "GET",
+];
+export const HTTP_FORMATS: readonly NonNullable<HttpProcessorOptions["format"]>[] = [
+  "raw",
+  "cloudevents-binary",
+  "cloudevents-structured",
 ];
 export const RESULT_OUTCOMES: readonly ResultOutcome[] = ["onSuccess", "onError"];
 

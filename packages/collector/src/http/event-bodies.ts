@@ -1,15 +1,28 @@
 // The bodies POST /v1/events accepts, as fastify content-type parsers local to that route's
 // plugin: a JSON array of events or {"events": [...]}, NDJSON (one event per line), or a
-// protobuf EventBatch read with the gRPC door's decoder (no JSON on the way). A body that is not
-// what its content type says is a 400 naming the problem (and the line, for NDJSON); an event
-// of the wrong shape inside a good body is a per-event rejection (json-event.ts).
+// protobuf EventBatch read with the gRPC door's decoder (no JSON on the way); and CloudEvents
+// (cloudevents-bodies.ts): structured, batched, or binary mode, whose body is the data in any
+// content type. A body that is not what its content type says is a 400 naming the problem (and
+// the line, for NDJSON); an event of the wrong shape inside a good body is a per-event
+// rejection (json-event.ts, cloudevents-event.ts).
 import type { FastifyInstance } from "fastify";
 import { decodeIncomingBatch, type IncomingEvent } from "../incoming.js";
+import { isBinaryCloudEvent } from "./cloudevents-binary.js";
+import {
+  addBinaryCatchAllParser,
+  BATCH_TYPE,
+  type CloudEventsBody,
+  fromBatch,
+  fromBinary,
+  fromStructured,
+  STRUCTURED_TYPE,
+} from "./cloudevents-bodies.js";
 import { badRequest } from "./errors.js";
 
 export type EventsBody =
   | { readonly format: "json"; readonly events: readonly unknown[] }
-  | { readonly format: "protobuf"; readonly events: readonly IncomingEvent[] };
+  | { readonly format: "protobuf"; readonly events: readonly IncomingEvent[] }
+  | CloudEventsBody;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -61,8 +74,12 @@ function fromProtobuf(bytes: Buffer): EventsBody {
   }
 }
 
-/** Installs the three parsers in `app` (the events plugin's own context) and no others. */
-export function addEventBodyParsers(app: FastifyInstance): void {
+/**
+ * Installs the parsers in `app` (the events plugin's own context) and no others. `limit`: the
+ * door's body limit, for the catch-all parser of binary-mode CloudEvents, which reads the body
+ * itself.
+ */
+export function addEventBodyParsers(app: FastifyInstance, limit: number): void {
   app.removeAllContentTypeParsers();
   const parsers = [
     ["application/json", "string", (body: string | Buffer) => fromJson(body as string)],
@@ -70,10 +87,13 @@ export function addEventBodyParsers(app: FastifyInstance): void {
     ["application/x-protobuf", "buffer", (body: string | Buffer) => fromProtobuf(body as Buffer)],
   ] as const;
   for (const [contentType, parseAs, parse] of parsers) {
-    app.addContentTypeParser(contentType, { parseAs }, (_request, body, done) => {
+    app.addContentTypeParser(contentType, { parseAs }, (request, body, done) => {
       let parsed: EventsBody;
       try {
-        parsed = parse(body);
+        // ce- headers make the body a binary-mode CloudEvent's data, whatever its type.
+        parsed = isBinaryCloudEvent(request.headers)
+          ? fromBinary(body, request.headers["content-type"])
+          : parse(body);
       } catch (error) {
         done(error as Error, undefined);
         return;
@@ -81,4 +101,22 @@ export function addEventBodyParsers(app: FastifyInstance): void {
       done(null, parsed);
     });
   }
+  // Structured and batched modes: the content type decides; ce- headers are not read (3.2.3).
+  const cloudEvents = [
+    [STRUCTURED_TYPE, fromStructured],
+    [BATCH_TYPE, fromBatch],
+  ] as const;
+  for (const [contentType, parse] of cloudEvents) {
+    app.addContentTypeParser(contentType, { parseAs: "string" }, (_request, body, done) => {
+      let parsed: EventsBody;
+      try {
+        parsed = parse(body as string);
+      } catch (error) {
+        done(error as Error, undefined);
+        return;
+      }
+      done(null, parsed);
+    });
+  }
+  addBinaryCatchAllParser(app, limit);
 }

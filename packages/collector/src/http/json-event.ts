@@ -36,6 +36,11 @@ export function parseTimestamp(value: unknown, nowMs: number): number | undefine
     const ms = Number(value);
     return Math.abs(ms) <= MAX_ABS_MS ? ms : undefined;
   }
+  return parseRfc3339(value);
+}
+
+/** Milliseconds since the epoch of an RFC 3339 date-time, or undefined when it is not one. */
+export function parseRfc3339(value: string): number | undefined {
   if (!RFC_3339.test(value)) return undefined;
   const ms = Date.parse(value.toUpperCase().replace(" ", "T"));
   return Number.isNaN(ms) ? undefined : ms;

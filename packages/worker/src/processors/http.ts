@@ -1,6 +1,8 @@
 // The HTTP processor: a REST endpoint as a consumer. Each event becomes one request over a
 // keep-alive pool, signed the Standard Webhooks way; the answer becomes a result, a retry or
-// a dead letter.
+// a dead letter. The body is the payload (format raw) or the event as a CloudEvent
+// (cloudevents-out.ts); the signature covers whichever body is sent.
+import type { HttpProcessorOptions as HttpTargetOptions } from "@eventpipe/pipeline";
 import type { Event } from "@eventpipe/proto";
 import { type Dispatcher, Pool } from "undici";
 import {
@@ -10,6 +12,11 @@ import {
   PermanentFailure,
   RetryLater,
 } from "../handler.js";
+import {
+  type CloudEventEncoder,
+  cloudEventEncoder,
+  defaultCloudEventSource,
+} from "./cloudevents-out.js";
 import { retryAfterMs } from "./retry-after.js";
 import { signWithKey, webhookKey } from "./signing.js";
 
@@ -25,6 +32,10 @@ export interface HttpProcessorOptions {
   readonly connections: number;
   /** A 4xx other than 408/429 resolves as an "error" result instead of dead-lettering the event. */
   readonly errorAnswersAreResults: boolean;
+  /** raw (also when absent): the payload as the body; cloudevents-*: see cloudevents-out.ts. */
+  readonly format?: HttpTargetOptions["format"];
+  /** The processor's queue: the CloudEvents source of events sent without one. */
+  readonly queue?: string;
 }
 
 export interface HttpProcessor {
@@ -67,6 +78,15 @@ export function createHttpProcessor(options: HttpProcessorOptions): HttpProcesso
   const configured = Object.fromEntries(
     Object.entries(options.headers).map(([name, value]) => [name.toLowerCase(), value]),
   );
+  const format = options.format ?? "raw";
+  if (format !== "raw" && (method === "GET" || method === "HEAD")) {
+    throw new TypeError(`format ${format} sends each event in the body; ${method} sends none`);
+  }
+  // undefined for raw: today's path, untouched.
+  const toCloudEvent: CloudEventEncoder | undefined =
+    format === "raw"
+      ? undefined
+      : cloudEventEncoder(format, defaultCloudEventSource(options.queue));
   const pool = new Pool(url.origin, {
     connections: options.connections,
     pipelining: 1,
@@ -90,11 +110,20 @@ export function createHttpProcessor(options: HttpProcessorOptions): HttpProcesso
 
   const handler: EventHandler = async (event, ctx) => {
     watch(ctx.signal);
-    const body = method === "GET" || method === "HEAD" ? undefined : event.payload;
+    let body: Uint8Array | undefined;
+    let headers: Record<string, string>;
+    if (toCloudEvent === undefined) {
+      body = method === "GET" || method === "HEAD" ? undefined : event.payload;
+      headers = requestHeaders(event, ctx, configured, body, signingKey);
+    } else {
+      const message = toCloudEvent(event);
+      body = message.body;
+      headers = requestHeaders(event, ctx, configured, body, signingKey, message.headers);
+    }
     const answer = await send(pool, exchange, options.timeoutMs, shutdown, {
       path: `${url.pathname}${url.search}`,
       method,
-      headers: requestHeaders(event, ctx, configured, body, signingKey),
+      headers,
       body,
     });
     return toResult(answer, target, options.errorAnswersAreResults);
@@ -114,6 +143,8 @@ function requestHeaders(
   configured: Readonly<Record<string, string>>,
   body: Uint8Array | undefined,
   signingKey: Buffer | undefined,
+  /** A CloudEvent's own headers: they replace content-type (and any configured ce- header). */
+  cloudEventHeaders?: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const timestampSeconds = Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = {
@@ -124,9 +155,17 @@ function requestHeaders(
     "webhook-id": event.eventId,
     "webhook-timestamp": String(timestampSeconds),
   };
-  if (body !== undefined) {
+  if (cloudEventHeaders !== undefined) {
+    // Binary mode without data sends no content-type: a configured one would describe nothing.
+    delete headers["content-type"];
+    Object.assign(headers, cloudEventHeaders);
+  } else if (body !== undefined) {
+    // datacontenttype: the media type of an event that came in as a CloudEvent.
     headers["content-type"] =
-      event.attributes["content-type"] ?? configured["content-type"] ?? sniffContentType(body);
+      event.attributes["content-type"] ??
+      event.attributes.datacontenttype ??
+      configured["content-type"] ??
+      sniffContentType(body);
   }
   if (signingKey !== undefined) {
     headers["webhook-signature"] = signWithKey(

@@ -41,6 +41,7 @@ const FACTORIES: Factories = {
   async http(spec, { config }) {
     return createHttpProcessor({
       ...spec.http,
+      queue: spec.queue,
       connections: spec.concurrency ?? config.concurrency,
       errorAnswersAreResults: spec.results?.when.includes("onError") ?? false,
     });
