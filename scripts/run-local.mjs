@@ -120,6 +120,7 @@ async function main() {
     COLLECTOR_LISTEN: collectorAddress,
     // The local run streams over gRPC; HTTP only when COLLECTOR_HTTP_LISTEN asks for it.
     COLLECTOR_HTTP_LISTEN: process.env.COLLECTOR_HTTP_LISTEN ?? "",
+    METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
   });
   await until("the collector", () => {
     const probe = spawnSync(
@@ -138,6 +139,8 @@ async function main() {
     start(`worker-${i}`, process.execPath, ["packages/worker/dist/main.js"], {
       ...common,
       WORKER_ID: `local-${run}-${i}`,
+      // Several workers on one host: each serves its metrics on a port of its own.
+      METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
     });
   }
   console.log(`workers    ${WORKERS} started`);

@@ -247,6 +247,7 @@ describe("Call: a module processor's malformed answer", () => {
       MAX_ATTEMPTS: "2",
       RETRY_BASE_DELAY_MS: "20",
       LOG_LEVEL: "info",
+      METRICS_LISTEN: "127.0.0.1:0",
     });
     try {
       await waitForOutput(worker, "worker running", WAIT_MS);

@@ -10,7 +10,13 @@ export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export type Child = NodeProcess;
 
 export function start(script: string, args: string[], env: Record<string, string>): Child {
-  return startNodeProcess(script, args, { LOG_LEVEL: "warn", ...env }, { cwd: ROOT });
+  // Metrics stay on, as in production, each process on a port of its own.
+  return startNodeProcess(
+    script,
+    args,
+    { LOG_LEVEL: "warn", METRICS_LISTEN: "127.0.0.1:0", ...env },
+    { cwd: ROOT },
+  );
 }
 
 function statusField(pid: number, field: string): number {

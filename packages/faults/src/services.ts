@@ -15,6 +15,8 @@ export function spawnService(
 ): ServiceProcess {
   return startNodeProcess(`${ROOT}packages/${name}/dist/main.js`, args, {
     LOG_LEVEL: "info",
+    // Several services share a host here: each serves its metrics on a free port.
+    METRICS_LISTEN: "127.0.0.1:0",
     ...env,
   });
 }

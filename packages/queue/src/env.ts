@@ -76,6 +76,11 @@ export function readHostPort(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+/** host:port, or undefined when the variable is set but empty (that listener is off). */
+export function readOptionalHostPort(env: Env, name: string, fallback: string): string | undefined {
+  return env[name]?.trim() === "" ? undefined : readHostPort(env, name, fallback);
+}
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 const LOG_LEVELS: readonly LogLevel[] = [
   "fatal",

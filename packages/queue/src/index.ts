@@ -25,6 +25,7 @@ export {
   readInteger,
   readList,
   readLogLevel,
+  readOptionalHostPort,
   readOptionalString,
   readString,
 } from "./env.js";
@@ -36,6 +37,8 @@ export type { ListenedEvent, ListenerOptions, QueueListener, Renewal } from "./l
 export { createListener, LISTENER_BUFFER } from "./listener.js";
 export type { ScriptFile } from "./lua-scripts.js";
 export { defineScripts } from "./lua-scripts.js";
+export type { QueueState } from "./queue-state.js";
+export { readQueueState } from "./queue-state.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";
 export {
   connectRedis,

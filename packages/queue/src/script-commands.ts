@@ -16,6 +16,7 @@ const SCRIPTS = {
   epPromote: { file: "promote-3.lua", keys: 3 },
   epReplay: { file: "replay-3.lua", keys: 3 },
   epListenRenew: { file: "listen-renew-3.lua", keys: 3 },
+  epQueueState: { file: "queue-state-4.lua", keys: 4 },
 } as const;
 
 export type ScriptArg = string | number | Buffer;

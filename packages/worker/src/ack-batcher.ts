@@ -23,8 +23,8 @@ export class AckBatcher {
     private readonly store: QueueStore,
     private readonly workerId: string,
     private readonly log: Logger,
-    /** Called with how many acks Redis took; they are no longer held. */
-    private readonly onAcked: (count: number) => void,
+    /** Called with how many acks Redis took, in all and per event type; they are no longer held. */
+    private readonly onAcked: (count: number, byType: ReadonlyMap<string, number>) => void,
     /** True once shutdown gave up waiting: unsent acks are left to recovery. */
     private readonly givenUp: () => boolean,
     /** The result queue, when the processor stores results. */
@@ -85,7 +85,10 @@ export class AckBatcher {
           this.store.complete(this.workerId, completions, this.resultsQueue),
         ]);
         this.backoff.reset();
-        this.onAcked(count);
+        const byType = new Map<string, number>();
+        for (const [type, sequences] of batch) byType.set(type, sequences.length);
+        for (const { type } of completions) byType.set(type, (byType.get(type) ?? 0) + 1);
+        this.onAcked(count, byType);
       } catch (error) {
         for (const [type, sequences] of batch) {
           for (const sequence of sequences) this.add(sequence, type);

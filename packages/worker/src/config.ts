@@ -12,6 +12,7 @@ import {
   readInteger,
   readList,
   readLogLevel,
+  readOptionalHostPort,
   readOptionalString,
   readRedisConnection,
   readString,
@@ -47,6 +48,10 @@ export interface WorkerConfig {
   /** Path of an ES module whose default export is the EventHandler; unset: the default handler. */
   readonly handlerModule: string | undefined;
   readonly logLevel: LogLevel;
+  /** host:port of GET /metrics; undefined when METRICS_LISTEN is empty (no metrics). */
+  readonly metricsListen: string | undefined;
+  /** Event types that get a label of their own in metrics (ALLOWED_EVENT_TYPES). */
+  readonly metricTypes: readonly string[];
 }
 
 export const WORKER_DEFAULTS = Object.freeze({
@@ -62,6 +67,7 @@ export const WORKER_DEFAULTS = Object.freeze({
   shutdownGraceMs: 10_000,
   blockTimeoutMs: 1000,
   logLevel: "info" as LogLevel,
+  metricsListen: "0.0.0.0:9465",
 });
 
 export function defaultWorkerId(): string {
@@ -97,5 +103,7 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
     }),
     handlerModule: readOptionalString(env, "WORKER_HANDLER"),
     logLevel: readLogLevel(env, d.logLevel),
+    metricsListen: readOptionalHostPort(env, "METRICS_LISTEN", d.metricsListen),
+    metricTypes: readList(env, "ALLOWED_EVENT_TYPES"),
   });
 }

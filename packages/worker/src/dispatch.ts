@@ -7,6 +7,7 @@ import { decodeEnvelope } from "@eventpipe/queue";
 import type { AckBatcher } from "./ack-batcher.js";
 import type { FailureHandling } from "./failure-handling.js";
 import type { EventContext, EventHandler, HandlerResult } from "./handler.js";
+import type { WorkerObserver } from "./observer.js";
 import { answerOf } from "./processors/results.js";
 
 export type Dispatch = (sequence: number, raw: Buffer) => void;
@@ -20,8 +21,9 @@ export function createDispatch(deps: {
   readonly failures: FailureHandling;
   readonly route: string;
   readonly results: ResultsTarget | undefined;
+  readonly observer: WorkerObserver;
 }): Dispatch {
-  const { handler, workerId, signal, acks, failures, route, results } = deps;
+  const { handler, workerId, signal, acks, failures, route, results, observer } = deps;
 
   function onHandlerDone(sequence: number, stored: StoredEvent, returned: unknown) {
     const answer = answerOf(stored, returned, results, route);
@@ -50,6 +52,8 @@ export function createDispatch(deps: {
       return;
     }
     // The handler starts now, synchronously, so events start in claim (queue) order.
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     let running: Promise<HandlerResult | undefined>;
     try {
       running = handler(event, ctx) as Promise<HandlerResult | undefined>;
@@ -60,12 +64,17 @@ export function createDispatch(deps: {
       (returned) => {
         try {
           onHandlerDone(sequence, stored, returned);
+          observer.handled(event.type, took(), false);
         } catch (error) {
           // An answer that cannot be stored (a malformed one) fails the event like a throw.
+          observer.handled(event.type, took(), true);
           void failures.onHandlerFailure(sequence, raw, stored, error);
         }
       },
-      (error: unknown) => void failures.onHandlerFailure(sequence, raw, stored, error),
+      (error: unknown) => {
+        observer.handled(event.type, took(), true);
+        void failures.onHandlerFailure(sequence, raw, stored, error);
+      },
     );
   };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { Backoff } from "./backoff.js";
 import type { WorkerConfig } from "./config.js";
 import { errorText, planFailure, undecodableEntry } from "./failure-plan.js";
+import type { WorkerObserver } from "./observer.js";
 import { deadLetterReply } from "./processors/results.js";
 
 export interface FailureCounters {
@@ -32,12 +33,13 @@ export function createFailureHandling(deps: {
   readonly config: WorkerConfig;
   readonly log: Logger;
   readonly counters: FailureCounters;
+  readonly observer: WorkerObserver;
   /** Called once the event is no longer held (retried or dead-lettered). */
   readonly release: (count: number) => void;
   /** Aborted when shutdown gave up waiting: its recovery puts the event back instead. */
   readonly givenUp: AbortSignal;
 }): FailureHandling {
-  const { store, redis, config, log, counters, release, givenUp } = deps;
+  const { store, redis, config, log, counters, observer, release, givenUp } = deps;
   const id = config.workerId;
 
   /**
@@ -76,6 +78,7 @@ export function createFailureHandling(deps: {
           "dead-letter",
         );
         counters.deadLettered++;
+        observer.deadLettered(plan.reason);
         // A waiting caller learns at once (best effort: it may have gone), but only of a dead
         // letter that was written; an event put back instead will still be processed.
         if (written && stored.replyTo !== "") {
@@ -95,6 +98,7 @@ export function createFailureHandling(deps: {
       } else {
         await persist(() => store.retry(id, sequence, plan.delayMs, plan.envelope), "retry");
         counters.retried++;
+        observer.retried();
         log.debug(
           { eventId: event.eventId, attempts: plan.attempts, delayMs: plan.delayMs },
           "retry scheduled",
@@ -106,6 +110,7 @@ export function createFailureHandling(deps: {
       const entry = undecodableEntry(raw, error, id, Date.now());
       await persist(() => store.deadLetter(id, sequence, entry), "dead-letter");
       counters.deadLettered++;
+      observer.deadLettered("undecodable");
       log.warn(
         { err: errorText(error), bytes: raw.length },
         "undecodable queue entry dead-lettered",

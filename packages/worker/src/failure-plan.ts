@@ -4,6 +4,7 @@
 // plan out against Redis.
 import {
   type DeadLetterMeta,
+  type DeadLetterReason,
   decodeEnvelope,
   encodeDeadLetter,
   encodeEnvelope,
@@ -34,6 +35,7 @@ export type FailurePlan =
     }
   | {
       readonly kind: "dead-letter";
+      readonly reason: DeadLetterReason;
       readonly attempts: number;
       readonly entry: Buffer;
       /** What the dead-letter entry says, for a caller waiting on the event. */
@@ -92,6 +94,7 @@ export function planFailure(
   };
   return {
     kind: "dead-letter",
+    reason: meta.reason,
     attempts,
     entry: encodeDeadLetter(meta, envelope),
     message: `${meta.reason}: ${meta.message}`,

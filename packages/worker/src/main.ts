@@ -4,6 +4,7 @@ import { describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { readWorkerConfig } from "./config.js";
 import { connectWorkerRedis } from "./connections.js";
 import { createLogger } from "./logger.js";
+import { createWorkerMetrics } from "./metrics.js";
 import { createPipelineWorkers } from "./pipeline-worker.js";
 
 async function main(): Promise<void> {
@@ -17,13 +18,26 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, "worker");
   const redis = connectWorkerRedis(config);
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
-  const worker = await createPipelineWorkers({ redis, config, logger });
+  const metrics =
+    config.metricsListen === undefined
+      ? undefined
+      : createWorkerMetrics(config.pipeline, config.metricTypes);
+  const worker = await createPipelineWorkers({
+    redis,
+    config,
+    logger,
+    observerFor: metrics?.observerFor,
+  });
+  metrics?.watch(redis, () => worker.inFlightByQueue());
+  const metricsServer =
+    config.metricsListen === undefined ? undefined : await metrics?.serve(config.metricsListen);
   await worker.start();
   logger.info(
     {
       redis: describeRedis(config.redis),
       pipeline: config.pipeline.source,
       routes: worker.workers.length,
+      metrics: metricsServer?.port,
     },
     "worker running",
   );
@@ -33,6 +47,7 @@ async function main(): Promise<void> {
       logger.info({ signal, inFlight: worker.inFlight }, "shutting down");
       try {
         await worker.close();
+        await metricsServer?.close();
       } finally {
         await redis.quit().catch(() => redis.disconnect());
       }

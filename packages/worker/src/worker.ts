@@ -18,6 +18,7 @@ import { createDispatch } from "./dispatch.js";
 import { createFailureHandling } from "./failure-handling.js";
 import { errorText } from "./failure-plan.js";
 import type { EventHandler } from "./handler.js";
+import { NO_OBSERVER, type WorkerObserver } from "./observer.js";
 import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
@@ -30,6 +31,8 @@ export interface WorkerDependencies {
   readonly route?: string;
   /** Where results of the processing go, and for which outcomes. */
   readonly results?: ResultsTarget;
+  /** Told of claims, handler runs, acks, retries, dead letters and recoveries (metrics). */
+  readonly observer?: WorkerObserver;
 }
 
 export interface WorkerCounters {
@@ -61,6 +64,7 @@ export function createWorker({
   handler,
   route = "default",
   results,
+  observer = NO_OBSERVER,
 }: WorkerDependencies): Worker {
   const id = config.workerId;
   const log = logger.child({ worker: id, queue: config.queueName });
@@ -96,8 +100,9 @@ export function createWorker({
     store,
     id,
     log,
-    (count) => {
+    (count, byType) => {
       counters.processed += count;
+      for (const [type, acked] of byType) observer.acknowledged(type, acked);
       release(count);
     },
     () => stopping && graceAbort.signal.aborted,
@@ -110,6 +115,7 @@ export function createWorker({
     config,
     log,
     counters,
+    observer,
     release,
     givenUp: graceAbort.signal,
   });
@@ -122,6 +128,7 @@ export function createWorker({
     failures,
     route,
     results,
+    observer,
   });
 
   /**
@@ -161,6 +168,7 @@ export function createWorker({
     // A sequence that held an event is never used again.
     nextSequence = request.first + claimed.length;
     held += claimed.length;
+    if (claimed.length > 0) observer.claimed(claimed.length);
     for (let i = 0; i < claimed.length; i++) dispatch(request.first + i, claimed[i]!);
     return claimed.length;
   }
@@ -243,6 +251,7 @@ export function createWorker({
       nextSequence = nowMs * 1000;
       upkeep = startUpkeep(store, redis, config, log, (requeued) => {
         counters.recoveredFromOthers += requeued;
+        observer.recovered(requeued);
       });
       log.info({ route, concurrency: config.concurrency }, "worker started");
       loop = consume();

@@ -161,6 +161,7 @@ processors:
     WORKER_ID: `cli-queues-${process.pid}`,
     WORKER_BLOCK_TIMEOUT_MS: "200",
     LOG_LEVEL: "info",
+    METRICS_LISTEN: "127.0.0.1:0",
   });
   await waitForOutput(worker, "worker running", WAIT_MS);
   const settled = async () => {
