@@ -64,7 +64,7 @@ export interface QueueStore {
   ack(workerId: string, sequencesByType: ReadonlyMap<string, readonly number[]>): Promise<number>;
   /**
    * Acknowledges events and, in the same atomic step, stores their results in the queue whose
-   * is `results` and publishes their replies (see complete-6.lua).
+   * is `results` and publishes their replies (see complete-7.lua).
    */
   complete(
     workerId: string,
@@ -118,6 +118,7 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
         keys.processedByWorker,
         results?.pending ?? keys.pending,
         results?.listeners ?? keys.listeners,
+        results?.stats ?? keys.stats,
         workerId,
       ];
       for (const done of completions) {
@@ -182,6 +183,7 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
         keys.deadLetter,
         keys.pending,
         keys.listeners,
+        keys.stats,
         ...pairs,
       )) as number;
     },

@@ -1,5 +1,5 @@
 // Storing events: one script call stores a chunk in one queue, or a copy in each queue of a
-// fan-out route, atomically (enqueue-5n.lua).
+// fan-out route, atomically (enqueue-6n.lua).
 import type { Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
@@ -32,7 +32,7 @@ export interface Enqueuer {
   enqueue(entries: readonly EnqueueEntry[], limits: EnqueueLimits): Promise<EnqueueResult>;
 }
 
-const KEYS_PER_QUEUE = 5;
+const KEYS_PER_QUEUE = 6;
 
 export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqueuer {
   if (queues.length === 0) throw new TypeError("an enqueuer needs at least one queue");
@@ -44,6 +44,7 @@ export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqu
     queue.seenOdd,
     queue.seenPeriods,
     queue.listeners,
+    queue.stats,
   ]);
   return {
     queues: queues.map((queue) => queue.name),

@@ -2,6 +2,14 @@ export type { QueueAudit } from "./audit.js";
 export { auditQueue } from "./audit.js";
 export type { DecodedEnvelope } from "./codec.js";
 export { decodeEnvelope, encodeEnvelope, encodeNewEvent, encodeReceivedEvent } from "./codec.js";
+export type { CollectorSnapshot } from "./collectors.js";
+export {
+  COLLECTOR_STALE_MS,
+  COLLECTORS_KEY,
+  forgetCollector,
+  readCollectors,
+  reportCollector,
+} from "./collectors.js";
 export type {
   ClaimRequest,
   Completion,

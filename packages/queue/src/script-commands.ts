@@ -5,16 +5,16 @@ import type { Redis } from "ioredis";
 import { defineScripts } from "./lua-scripts.js";
 
 const SCRIPTS = {
-  epEnqueue: { file: "enqueue-5n.lua", keys: undefined },
+  epEnqueue: { file: "enqueue-6n.lua", keys: undefined },
   epClaim: { file: "claim-4.lua", keys: 4 },
   epAck: { file: "ack-4.lua", keys: 4 },
-  epComplete: { file: "complete-6.lua", keys: 6 },
+  epComplete: { file: "complete-7.lua", keys: 7 },
   epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
   epRecover: { file: "recover-7.lua", keys: 7 },
   epRetry: { file: "retry-3.lua", keys: 3 },
   epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
   epPromote: { file: "promote-3.lua", keys: 3 },
-  epReplay: { file: "replay-3.lua", keys: 3 },
+  epReplay: { file: "replay-4.lua", keys: 4 },
   epListenRenew: { file: "listen-renew-3.lua", keys: 3 },
   epQueueState: { file: "queue-state-4.lua", keys: 4 },
 } as const;

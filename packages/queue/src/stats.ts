@@ -16,6 +16,8 @@ export interface QueueStats {
   readonly queue: string;
   readonly pending: number;
   readonly inFlight: number;
+  /** Every event stored in the queue: ingest, fan-out copies, results, replays (not retries). */
+  readonly enqueued: number;
   readonly processed: number;
   /** Dead letters waiting now (the list's length). */
   readonly deadLettered: number;
@@ -83,6 +85,7 @@ export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<Que
     queue: keys.name,
     pending: Number(values[0]),
     inFlight: [...live, ...expired].reduce((sum, worker) => sum + worker.inFlight, 0),
+    enqueued: counters.enqueued ?? 0,
     processed: counters.processed ?? 0,
     deadLettered: Number(values[1]),
     deadLetteredTotal: counters.deadLettered ?? 0,

@@ -18,6 +18,7 @@
   KEYS[4] processed-by-worker hash
   KEYS[5] the result queue's pending list (any key when no event has a result)
   KEYS[6] the result queue's listeners zset (feed-listeners.lua: they see the results stored)
+  KEYS[7] the result queue's stats hash (`enqueued` counts the results stored)
   ARGV[1] worker id
   ARGV[2..] five per event: delivery sequence, type, result envelope or "", reply channel
             or "", reply message
@@ -43,6 +44,9 @@ for i = 2, #ARGV, 5 do
   end
 end
 feedListeners(KEYS[6], results, 1, #results)
+if #results > 0 then
+  redis.call('HINCRBY', KEYS[7], 'enqueued', #results)
+end
 for eventType, count in pairs(byType) do
   redis.call('HINCRBY', KEYS[3], eventType, count)
 end

@@ -9,6 +9,7 @@
   KEYS[1] dead-letter list
   KEYS[2] pending list
   KEYS[3] listeners zset
+  KEYS[4] stats hash (`enqueued` counts the replayed events)
   ARGV pairs: dead-letter entry, fresh envelope to enqueue
 
   Returns the number replayed.
@@ -23,4 +24,7 @@ for i = 1, #ARGV, 2 do
   end
 end
 feedListeners(KEYS[3], replayed, 1, #replayed)
+if #replayed > 0 then
+  redis.call('HINCRBY', KEYS[4], 'enqueued', #replayed)
+end
 return #replayed

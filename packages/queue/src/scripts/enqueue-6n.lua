@@ -15,12 +15,13 @@
   either set has it, so ids are remembered for at least one window and at most two. Sets cost
   one SMISMEMBER per set and one SADD per chunk, far less than a sorted set scored by time.
 
-  Five keys per queue (the `5n` in the name), queue after queue:
-  KEYS[5q+1] pending list
-  KEYS[5q+2] seen set A (periods with an even number)
-  KEYS[5q+3] seen set B (periods with an odd number)
-  KEYS[5q+4] hash: set key -> the period it holds
-  KEYS[5q+5] listeners zset (see feed-listeners.lua)
+  Six keys per queue (the `6n` in the name), queue after queue:
+  KEYS[6q+1] pending list
+  KEYS[6q+2] seen set A (periods with an even number)
+  KEYS[6q+3] seen set B (periods with an odd number)
+  KEYS[6q+4] hash: set key -> the period it holds
+  KEYS[6q+5] listeners zset (see feed-listeners.lua)
+  KEYS[6q+6] stats hash: `enqueued` counts what the queue stored (`pnpm top`'s in rate)
   ARGV[1] dedup window in ms (0: no deduplication)
   ARGV[2] backlog limit in events per queue (0: none)
   ARGV[3 .. 2+n] the n event ids; ARGV[3+n .. 2+2n] their envelopes, in the same order
@@ -39,12 +40,13 @@
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local n = (#ARGV - 2) / 2
-local queues = #KEYS / 5
+local PER_QUEUE = 6
+local queues = #KEYS / PER_QUEUE
 local SLICE = 1000 -- unpack() is bounded by the Lua stack
 
 if limit > 0 then
   for q = 0, queues - 1 do
-    local pending = redis.call('LLEN', KEYS[5 * q + 1])
+    local pending = redis.call('LLEN', KEYS[PER_QUEUE * q + 1])
     if pending + n > limit then
       return {-1, pending}
     end
@@ -70,6 +72,7 @@ end
 local function pushAll(base)
   callWithRange('LPUSH', KEYS[base + 1], 3 + n, 2 + 2 * n)
   feedListeners(KEYS[base + 5], ARGV, 3 + n, 2 + 2 * n)
+  redis.call('HINCRBY', KEYS[base + 6], 'enqueued', n)
 end
 
 -- Marks which events one queue stored in `stored` (index -> true); true when it stored all.
@@ -129,13 +132,16 @@ local function storeInto(base, stored)
     redis.call('LPUSH', KEYS[base + 1], unpack(envelopes, from, math.min(from + SLICE - 1, #envelopes)))
   end
   feedListeners(KEYS[base + 5], envelopes, 1, #envelopes)
+  if #envelopes > 0 then
+    redis.call('HINCRBY', KEYS[base + 6], 'enqueued', #envelopes)
+  end
   return false
 end
 
 local stored = {}
 local storedAll = false
 for q = 0, queues - 1 do
-  if storeInto(5 * q, stored) then
+  if storeInto(PER_QUEUE * q, stored) then
     storedAll = true
   end
 end
