@@ -34,7 +34,7 @@ export const METRICS = [
     name: "eventpipe_collector_events_accepted_total",
     type: "counter",
     help: "Events stored in Redis (acknowledged by Redis).",
-    labels: ["rpc", "route"],
+    labels: ["rpc"],
     owner: "collector",
   },
   {
