@@ -1,9 +1,21 @@
 export { PipelineError } from "./errors.js";
 export { defaultPipeline, loadPipelineFile, readPipeline } from "./load-pipeline.js";
 export { parsePipeline } from "./parse-pipeline.js";
+export {
+  capturesService,
+  prefixesOverlap,
+  RESERVED_GRPC_SERVICES,
+  RESERVED_HTTP_PREFIXES,
+} from "./parse-proxy.js";
 export { queuesOf, selectProcessors } from "./pipeline-queries.js";
+export type {
+  GrpcProxyRoute,
+  HttpProxyRoute,
+  ProxySettings,
+} from "./proxy-types.js";
+export { NO_PROXY, PROXY_DEFAULTS } from "./proxy-types.js";
 export type { Router } from "./router.js";
-export { createRouter } from "./router.js";
+export { compilePatterns as typeMatcher, createRouter } from "./router.js";
 export type {
   GrpcProcessorOptions,
   HttpProcessorOptions,

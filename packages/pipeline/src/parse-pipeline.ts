@@ -4,11 +4,12 @@ import { LineCounter, parseDocument } from "yaml";
 import { PipelineError } from "./errors.js";
 import { NodeReader } from "./node-reader.js";
 import { readProcessors } from "./parse-processors.js";
+import { readProxy } from "./parse-proxy.js";
 import { readRoutes } from "./parse-routes.js";
 import { NO_PROXY } from "./proxy-types.js";
 import type { Pipeline } from "./types.js";
 
-const TOP_KEYS = ["routes", "processors"] as const;
+const TOP_KEYS = ["routes", "processors", "proxy"] as const;
 
 /**
  * `source` is the file's path: problems name it, and `module:` paths resolve against its
@@ -43,12 +44,14 @@ export function parsePipeline(
     : { routes: [], names: new Set<string>() };
   const processorsNode = fields.get("processors")?.value;
   const processors = processorsNode ? readProcessors(reader, processorsNode, routes) : [];
+  const proxyNode = fields.get("proxy")?.value;
+  const proxy = proxyNode ? readProxy(reader, proxyNode) : NO_PROXY;
 
   if (reader.problemCount > 0) throw new PipelineError(reader.problems());
   return Object.freeze({
     source,
     routes: Object.freeze([...routes.routes]),
     processors: Object.freeze(processors),
-    proxy: NO_PROXY,
+    proxy,
   });
 }

@@ -42,7 +42,7 @@ describe("problems in the YAML itself", () => {
       "conf/pipeline.yaml:1:1: the file is empty; it needs a routes: list",
     ]);
     expect(problemsOf("- routes\n")).toEqual([
-      "conf/pipeline.yaml:1:1: the top level must be a mapping with keys routes, processors",
+      "conf/pipeline.yaml:1:1: the top level must be a mapping with keys routes, processors, proxy",
     ]);
   });
 });
@@ -54,7 +54,7 @@ describe("routes", () => {
       'conf/pipeline.yaml:2:36: unknown key "queu" in a route; allowed: name, types, queue, queues',
     ]);
     expect(problemsOf(`${ROUTES}processor: []\n`)).toEqual([
-      'conf/pipeline.yaml:4:1: unknown key "processor" in the top level; allowed: routes, processors',
+      'conf/pipeline.yaml:4:1: unknown key "processor" in the top level; allowed: routes, processors, proxy',
     ]);
   });
 
@@ -160,7 +160,7 @@ processors:
       'conf/pipeline.yaml:10:32: header name "Bad Name" is not a valid HTTP header name',
       'conf/pipeline.yaml:10:47: header "x-retries" is set twice (header names ignore case)',
       "conf/pipeline.yaml:11:22: signingSecret must not be empty",
-      'conf/pipeline.yaml:12:7: unknown key "retries" in http; allowed: url, method, timeoutMs, headers, signingSecret',
+      'conf/pipeline.yaml:12:7: unknown key "retries" in http; allowed: url, method, timeoutMs, headers, signingSecret, format',
     ]);
     expect(
       problemsOf(`${ROUTES}processors: [{ route: logins, http: { url: "/relative" } }]\n`),

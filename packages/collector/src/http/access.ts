@@ -6,11 +6,12 @@
 // read    : any valid token when tokens are configured (reading the schema registry).
 // ingest  : tokens allowed the `ingest` scope or the route's name ("POST /v1/events").
 // schemas : tokens allowed the `schemas` scope or the route's name.
+// proxy   : tokens allowed the `proxy` scope or the route's name (calls forwarded to the master API).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorize, type TokenEntry } from "../auth.js";
 import { HttpError } from "./errors.js";
 
-export type Access = "open" | "read" | "ingest" | "schemas";
+export type Access = "open" | "read" | "ingest" | "schemas" | "proxy";
 
 declare module "fastify" {
   interface FastifyContextConfig {

@@ -15,6 +15,8 @@ import type { Logger } from "pino";
 import type { CollectorConfig } from "../config.js";
 import type { IngestCore } from "../core.js";
 import { ShuttingDownError } from "../errors.js";
+import { httpProxy } from "../proxy/http-proxy.js";
+import { recordRoutes } from "../proxy/own-routes.js";
 import { httpsOptions } from "../tls.js";
 import { addAccessCheck } from "./access.js";
 import { callRoute } from "./call-route.js";
@@ -128,12 +130,15 @@ export function createHttpDoor(
       .send({ error: `no route ${request.method} ${request.url}`, code: "EP_HTTP_NOT_FOUND" }),
   );
 
+  // Before any route: the proxy checks its prefixes against every route the door registers.
+  const ownRoutes = recordRoutes(app);
   addJsonBodyParser(app);
   void app.register(healthRoutes(context));
   void app.register(eventsRoute(context));
   void app.register(callRoute(context));
   void app.register(schemaRoutes(context));
   void app.register(sampleRoutes(context));
+  void app.register(httpProxy({ config, logger: log, ownRoutes }));
 
   /** Resolves once no request is in flight, or after `ms`. */
   const idleOr = (ms: number) =>
