@@ -2,6 +2,7 @@
 // HTTP door (http/server.ts) share validation, schemas, deduplication, the enqueue and the
 // budget of buffered events (core.ts); either door can be turned off. It owns no process
 // concerns (env, signals): main.ts wires those. Tests create collectors directly.
+import { forgetCollector, reportCollector } from "@eventpipe/queue";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -9,6 +10,7 @@ import type { CollectorConfig } from "./config.js";
 import { createIngestCore, type IngestCore } from "./core.js";
 import type { HealthMonitor } from "./health.js";
 import { createHttpDoor, type HttpDoor } from "./http/server.js";
+import type { CollectorMetrics } from "./metrics.js";
 import { createGrpcDoor, type GrpcDoor } from "./server.js";
 
 export interface CollectorDependencies {
@@ -18,6 +20,8 @@ export interface CollectorDependencies {
   readonly logger: Logger;
   /** gRPC credentials; default: built from config.tls (plaintext when unset). */
   readonly credentials?: ServerCredentials;
+  /** Prometheus metrics to count into; none when omitted. */
+  readonly metrics?: CollectorMetrics;
 }
 
 export interface Collector {
@@ -39,13 +43,17 @@ export interface Collector {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How often the collector reports its streams in Redis (`pnpm top`). */
+const REPORT_INTERVAL_MS = 1000;
+
 export function createCollector({
   redis,
   config,
   logger,
   credentials,
+  metrics,
 }: CollectorDependencies): Collector {
-  const core = createIngestCore(redis, config, logger);
+  const core = createIngestCore(redis, config, logger, metrics);
   const grpc: GrpcDoor | undefined =
     config.listen === undefined
       ? undefined
@@ -54,6 +62,21 @@ export function createCollector({
     config.httpListen === undefined ? undefined : createHttpDoor(core, { config, logger });
   let httpPort: number | undefined;
   let closing: Promise<void> | undefined;
+  let reporting: NodeJS.Timeout | undefined;
+  const activeStreams = () => (grpc?.activeStreams ?? 0) + (http?.inFlight ?? 0);
+  metrics?.watch(redis, config.pipeline, () => ({
+    streams: activeStreams(),
+    buffered: core.budget.inUse,
+  }));
+  const report = () =>
+    reportCollector(redis, {
+      id: config.collectorId,
+      streams: activeStreams(),
+      buffered: core.budget.inUse,
+      received: core.writer.totals.received,
+      accepted: core.writer.totals.accepted,
+      atMs: Date.now(),
+    }).catch(() => undefined); // Redis away: health says so; the report waits for it.
   return {
     core,
     health: core.health,
@@ -61,19 +84,23 @@ export function createCollector({
       return httpPort;
     },
     get activeStreams() {
-      return (grpc?.activeStreams ?? 0) + (http?.inFlight ?? 0);
+      return activeStreams();
     },
     async listen() {
       await core.start();
       const grpcPort = (await grpc?.listen()) ?? 0;
       httpPort = await http?.listen();
+      reporting = setInterval(report, REPORT_INTERVAL_MS);
+      reporting.unref();
       logger.info({ grpc: grpcPort || undefined, http: httpPort }, "collector listening");
       return grpcPort;
     },
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         core.health.stop();
+        clearInterval(reporting);
         await Promise.allSettled([grpc?.close(graceMs), http?.close(graceMs)]);
+        await forgetCollector(redis, config.collectorId).catch(() => undefined);
         core.stop();
         logger.info("collector stopped");
       })();

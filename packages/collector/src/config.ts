@@ -7,10 +7,10 @@ import {
   type Env,
   type LogLevel,
   type RedisConnection,
-  readHostPort,
   readInteger,
   readList,
   readLogLevel,
+  readOptionalHostPort,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -36,6 +36,8 @@ export interface CollectorConfig {
   readonly listen: string | undefined;
   /** HTTP host:port; undefined when COLLECTOR_HTTP_LISTEN is empty (no HTTP). */
   readonly httpListen: string | undefined;
+  /** host:port of GET /metrics; undefined when METRICS_LISTEN is empty (no metrics). */
+  readonly metricsListen: string | undefined;
   readonly redis: RedisConnection;
   /** QUEUE_NAME: the queue of every event when there is no pipeline file. */
   readonly queueName: string;
@@ -72,6 +74,7 @@ export interface CollectorConfig {
 export const COLLECTOR_DEFAULTS = Object.freeze({
   listen: "0.0.0.0:50051",
   httpListen: "0.0.0.0:8080",
+  metricsListen: "0.0.0.0:9464",
   queueName: DEFAULT_QUEUE_NAME,
   chunkSize: 1000,
   maxBufferedEvents: 20_000,
@@ -98,17 +101,13 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   }),
 });
 
-/** host:port, or undefined when the variable is set but empty (that door is off). */
-function readOptionalHostPort(env: Env, name: string, fallback: string): string | undefined {
-  return env[name]?.trim() === "" ? undefined : readHostPort(env, name, fallback);
-}
-
 export function readCollectorConfig(env: Env = process.env): CollectorConfig {
   const d = COLLECTOR_DEFAULTS;
   const queueName = readString(env, "QUEUE_NAME", d.queueName);
   return Object.freeze({
     listen: readOptionalHostPort(env, "COLLECTOR_LISTEN", d.listen),
     httpListen: readOptionalHostPort(env, "COLLECTOR_HTTP_LISTEN", d.httpListen),
+    metricsListen: readOptionalHostPort(env, "METRICS_LISTEN", d.metricsListen),
     redis: readRedisConnection(env),
     queueName,
     pipeline: readPipeline(env, queueName),

@@ -17,6 +17,7 @@ import type { CollectorConfig } from "./config.js";
 import { EventBudget } from "./event-budget.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import { type ChunkWriter, createChunkWriter } from "./ingest.js";
+import type { CollectorMetrics } from "./metrics.js";
 import { createRoutedStores } from "./routing.js";
 
 /** How often each collector looks for schemas registered through another one. */
@@ -27,6 +28,8 @@ const READY_WAIT_MS = 5000;
 export interface IngestCore {
   /** Validates and stores events; see ChunkWriter for what it throws. */
   readonly writer: ChunkWriter;
+  /** The writer as one RPC or HTTP route uses it: counted under its name in the metrics. */
+  writerFor(rpc: string): ChunkWriter;
   /** Bounds the events read from all clients and not yet stored. */
   readonly budget: EventBudget;
   /** Redis answers (the gRPC health service and /readyz report it). */
@@ -45,20 +48,31 @@ export function createIngestCore(
   redis: Redis,
   config: CollectorConfig,
   logger: Logger,
+  metrics?: CollectorMetrics,
 ): IngestCore {
   const schemas = createSchemaRegistry(redis);
   const validators = createSchemaValidators(schemas);
   const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
   const writer = createChunkWriter(
     redis,
-    createRoutedStores(redis, config.pipeline),
+    createRoutedStores(redis, config.pipeline, metrics?.instrumentEnqueuer),
     config,
     validators,
   );
+  const writers = new Map<string, ChunkWriter>();
+  const writerFor = (rpc: string) => {
+    let instrumented = writers.get(rpc);
+    if (instrumented === undefined) {
+      instrumented = metrics === undefined ? writer : metrics.instrumentWriter(writer, rpc);
+      writers.set(rpc, instrumented);
+    }
+    return instrumented;
+  };
   const replies = createReplyListener(redis, config.collectorId, logger);
   return {
     writer,
-    caller: createCaller({ writer }, replies, config.maxWaitingCalls),
+    writerFor,
+    caller: createCaller({ writer: writerFor("Call") }, replies, config.maxWaitingCalls),
     budget: new EventBudget(config.maxBufferedEvents),
     health,
     schemas,

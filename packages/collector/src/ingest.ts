@@ -77,6 +77,8 @@ function isRedisOutOfMemory(error: unknown): boolean {
 }
 
 export interface ChunkWriter {
+  /** Events written to this writer and stored by it since it was made (`pnpm top`). */
+  readonly totals: { readonly received: number; readonly accepted: number };
   /**
    * Validates and stores one chunk. `firstIndex` is the position of events[0] in the stream,
    * used in rejections. Throws BacklogFullError, RedisOutOfMemoryError or RedisUnavailableError
@@ -140,8 +142,11 @@ export function createChunkWriter(
     }
   }
 
+  const totals = { received: 0, accepted: 0 };
   return {
+    totals,
     async write(events, firstIndex, replyTo) {
+      totals.received += events.length;
       // Until the registry has been read once, nothing says which types have a schema, and
       // storing an event unchecked could let through one that breaks it.
       if (schemas !== undefined && !schemas.loaded) {
@@ -203,6 +208,7 @@ export function createChunkWriter(
           failure ??= piece.reason;
         }
       }
+      totals.accepted += stored;
       if (failure !== undefined) {
         // Part of a split or routed batch may be stored: say how much, so the reply stays true.
         if (failure instanceof RedisUnavailableError)

@@ -1,9 +1,11 @@
 // The collector process: reads the environment, connects, listens, and shuts down cleanly on
 // SIGTERM/SIGINT (stop accepting, finish in-flight streams within SHUTDOWN_GRACE_MS, close Redis).
+import { PipelineError } from "@eventpipe/pipeline";
 import { connectRedis, describeRedis, stopOnSignals } from "@eventpipe/queue";
 import { createCollector } from "./collector.js";
 import { readCollectorConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { createCollectorMetrics } from "./metrics.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof readCollectorConfig>;
@@ -16,15 +18,22 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, "collector");
   const redis = connectRedis(config.redis, "writer");
   redis.on("error", (error) => logger.debug({ err: error.message }, "redis connection error"));
-  const collector = createCollector({ redis, config, logger });
+  const metrics = config.metricsListen === undefined ? undefined : createCollectorMetrics();
+  const collector = createCollector({ redis, config, logger, metrics });
   await collector.listen();
-  logger.info({ redis: describeRedis(config.redis), queue: config.queueName }, "collector started");
+  const metricsServer =
+    config.metricsListen === undefined ? undefined : await metrics?.serve(config.metricsListen);
+  logger.info(
+    { redis: describeRedis(config.redis), queue: config.queueName, metrics: metricsServer?.port },
+    "collector started",
+  );
 
   stopOnSignals(
     async (signal) => {
       logger.info({ signal, activeStreams: collector.activeStreams }, "shutting down");
       try {
         await collector.close();
+        await metricsServer?.close();
       } finally {
         await redis.quit().catch(() => redis.disconnect());
       }
@@ -34,6 +43,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A pipeline file judged against the routes the HTTP door registered (a proxy prefix over
+  // one of them) is a configuration error too.
+  if (error instanceof PipelineError) {
+    process.stderr.write(`collector: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`collector: failed to start: ${(error as Error).stack ?? error}\n`);
   process.exit(1);
 });

@@ -52,6 +52,7 @@ export function createCollectorMetrics(): CollectorMetrics {
       const acceptedOf = accepted.labels({ rpc });
       const duplicatesOf = duplicates.labels({ rpc });
       return {
+        totals: writer.totals,
         async write(events, firstIndex, replyTo) {
           receivedOf.inc(events.length);
           try {

@@ -11,7 +11,12 @@ export interface RoutedStores {
   enqueuerFor(type: string): Enqueuer;
 }
 
-export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStores {
+export function createRoutedStores(
+  redis: Redis,
+  pipeline: Pipeline,
+  /** Wraps each enqueuer (metrics time the writes). */
+  wrap: (enqueuer: Enqueuer) => Enqueuer = (enqueuer) => enqueuer,
+): RoutedStores {
   const router = createRouter(pipeline.routes);
   // Routes with the same queues share an enqueuer, so their events share script calls.
   const byQueues = new Map<string, Enqueuer>();
@@ -20,7 +25,7 @@ export function createRoutedStores(redis: Redis, pipeline: Pipeline): RoutedStor
     const queues = route.queues.join(" ");
     let enqueuer = byQueues.get(queues);
     if (enqueuer === undefined) {
-      enqueuer = createEnqueuer(redis, route.queues.map(queueKeys));
+      enqueuer = wrap(createEnqueuer(redis, route.queues.map(queueKeys)));
       byQueues.set(queues, enqueuer);
     }
     byRoute.set(route.name, enqueuer);

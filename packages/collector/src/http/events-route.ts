@@ -41,7 +41,12 @@ export function eventsRoute(context: DoorContext) {
       } else {
         prepared = prepareOutcomes([cloudEventFromBinary(request.headers, body.data, Date.now())]);
       }
-      return ingestEvents(context, prepared, requestSignal(reply, context.shutdown));
+      return ingestEvents(
+        context,
+        prepared,
+        requestSignal(reply, context.shutdown),
+        "POST /v1/events",
+      );
     });
   };
 }

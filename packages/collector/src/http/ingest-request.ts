@@ -143,12 +143,13 @@ async function writePieces(
 
 /**
  * Stores the prepared events; resolves only when every accepted event is stored, else throws
- * IngestFailedError.
+ * IngestFailedError. `route` names the HTTP route in the metrics.
  */
 export async function ingestEvents(
   { core, config }: Pick<DoorContext, "core" | "config">,
   prepared: PreparedEvents,
   signal: RequestSignal,
+  route: string,
 ): Promise<IngestSummary> {
   const { events, positions } = prepared;
   let written: Written = { stored: 0, duplicates: 0, rejections: [] };
@@ -160,7 +161,7 @@ export async function ingestEvents(
       throw new IngestFailedError(error, 0, prepared.assignedIds);
     }
     try {
-      written = await writePieces(core.writer, events, config.chunkSize);
+      written = await writePieces(core.writerFor(route), events, config.chunkSize);
     } finally {
       core.budget.release(taken);
     }

@@ -71,6 +71,7 @@ export function sampleRoutes(context: DoorContext) {
               assignedIds: [{ index: 0, eventId: event.eventId }],
             },
             requestSignal(reply, context.shutdown),
+            "POST /:client/:event/send_event",
           );
           // The one event was refused (schema_violation, a limit): nothing was stored.
           return reply.code(summary.rejected > 0 ? 422 : 200).send(summary);
