@@ -7,9 +7,6 @@ import { Gauge } from "prom-client";
 import { METRICS, type MetricSpec } from "./metric-catalogue.js";
 import type { MetricRegistry } from "./metric-registry.js";
 
-/** Gauges of one scrape read the same snapshot. */
-const SNAPSHOT_MS = 250;
-
 const READINGS: Readonly<Record<string, (state: QueueState) => number>> = {
   eventpipe_queue_pending: (state) => state.pending,
   eventpipe_queue_in_flight: (state) => state.inFlight,
@@ -25,18 +22,19 @@ export function addQueueGauges(
   queues: readonly string[],
 ): void {
   const keys = [...new Set(queues)].map(queueKeys);
-  let snapshot: { at: number; states: Promise<QueueState[]> } | undefined;
+  // prom-client collects every metric of a scrape at once: the six gauges share the reading
+  // in progress, and the next scrape reads anew.
+  let reading: Promise<QueueState[]> | undefined;
   const read = () => {
-    const now = Date.now();
-    if (snapshot === undefined || now - snapshot.at > SNAPSHOT_MS) {
-      // A queue that cannot be read (Redis away) leaves its gauges out of this scrape.
-      const states = Promise.allSettled(keys.map((key) => readQueueState(redis, key))).then(
-        (results) =>
-          results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])),
-      );
-      snapshot = { at: now, states };
-    }
-    return snapshot.states;
+    reading ??= Promise.allSettled(keys.map((key) => readQueueState(redis, key)))
+      .then((results) =>
+        // A queue that cannot be read (Redis away) leaves its gauges out of this scrape.
+        results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])),
+      )
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
   };
   for (const spec of METRICS as readonly MetricSpec[]) {
     if (spec.owner !== "queue") continue;
