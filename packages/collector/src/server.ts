@@ -31,6 +31,7 @@ import { GroupWriter } from "./group-writer.js";
 import { answerPublish } from "./grpc-publish.js";
 import type { IncomingBatch, IncomingEvent, IncomingPublish } from "./incoming.js";
 import { addToTally, emptyTally, summaryOf } from "./ingest.js";
+import { createGrpcProxy } from "./proxy/grpc-proxy.js";
 import { addReflection } from "./reflection.js";
 import {
   eventServiceDefinition,
@@ -61,7 +62,7 @@ export interface GrpcDoor {
 }
 
 export function createGrpcDoor(
-  { writer, budget, health }: IngestCore,
+  { writerFor, budget, health }: IngestCore,
   { config, logger, credentials = serverCredentials(config.tls), caller }: GrpcDoorDependencies,
 ): GrpcDoor {
   const shutdown = new AbortController();
@@ -123,10 +124,11 @@ export function createGrpcDoor(
     call: ServerReadableStream<M | MalformedMessage, StreamSummary>,
     callback: sendUnaryData<StreamSummary>,
     log: Logger,
+    rpc: string,
     eventsOf: (message: M) => readonly IncomingEvent[],
   ): Promise<void> {
     const tally = emptyTally();
-    const group = new GroupWriter(writer, config.chunkSize, tally, budget);
+    const group = new GroupWriter(writerFor(rpc), config.chunkSize, tally, budget);
     let index = 0;
     try {
       const chunks = readChunks<M | MalformedMessage>(
@@ -177,7 +179,10 @@ export function createGrpcDoor(
         "StreamEvents",
         call.metadata,
         (e) => callback(e),
-        (log) => ingestClientStream<IncomingEvent>(call, callback, log, (event) => [event]),
+        (log) =>
+          ingestClientStream<IncomingEvent>(call, callback, log, "StreamEvents", (event) => [
+            event,
+          ]),
       );
     },
     streamEventBatches(
@@ -188,7 +193,14 @@ export function createGrpcDoor(
         "StreamEventBatches",
         call.metadata,
         (e) => callback(e),
-        (log) => ingestClientStream<IncomingBatch>(call, callback, log, (batch) => batch.events),
+        (log) =>
+          ingestClientStream<IncomingBatch>(
+            call,
+            callback,
+            log,
+            "StreamEventBatches",
+            (batch) => batch.events,
+          ),
       );
     },
     publish(call: ServerDuplexStream<IncomingPublish | MalformedMessage, PublishAck>) {
@@ -197,7 +209,14 @@ export function createGrpcDoor(
         call.metadata,
         (e) => call.emit("error", e),
         (log) =>
-          answerPublish(call, { writer, budget, config, shutdown: shutdown.signal, log, fail }),
+          answerPublish(call, {
+            writer: writerFor("Publish"),
+            budget,
+            config,
+            shutdown: shutdown.signal,
+            log,
+            fail,
+          }),
       );
     },
     call(
@@ -214,11 +233,21 @@ export function createGrpcDoor(
   });
   server.addService(HealthService, health.implementation);
   addReflection(server);
+  // Methods of the master API (proxy.grpc in the pipeline file), forwarded to its upstream.
+  const proxy = createGrpcProxy({
+    routes: config.pipeline.proxy.grpc,
+    tokens: config.tokens,
+    maxMessageBytes: config.maxMessageBytes,
+    maxConcurrentCalls: config.maxConcurrentStreams,
+    logger,
+    shutdown: shutdown.signal,
+  });
+  proxy.install(server);
 
   let closing: Promise<void> | undefined;
   return {
     get activeStreams() {
-      return active.size;
+      return active.size + proxy.activeCalls;
     },
     listen() {
       return new Promise((resolve, reject) => {
@@ -240,7 +269,7 @@ export function createGrpcDoor(
         await Promise.race([drained, grace]);
         // Past the grace period: interrupt readers; each replies with what it stored.
         shutdown.abort();
-        await Promise.allSettled([...active]);
+        await Promise.allSettled([...active, proxy.close()]);
         server.forceShutdown();
       })();
       return closing;
