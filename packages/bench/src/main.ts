@@ -1,4 +1,4 @@
-// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors,fanout]
+// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors,fanout,proxy]
 //   [--out bench-results/latest.json (bench-results/only-<groups>.json with --only)]`
 //
 // Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
@@ -9,7 +9,8 @@
 // at least 3 rounds even with --quick: its figure is the difference of two noisy ones),
 // `processors` (the HTTP processor's drain against a plain undici loop on the same echo server,
 // and the Call RPC's round trip at an open-loop 1,000 calls/s), `fanout` (batch ingest to one
-// queue, to two queues, and to one queue with a listener attached).
+// queue, to two queues, and to one queue with a listener attached), `proxy` (HTTP and gRPC
+// calls through the collector to an upstream, against the same upstream called directly).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
@@ -19,6 +20,8 @@ import { measureCore } from "./measure-core.js";
 import { measureFanOut } from "./measure-fan-out.js";
 import { measureHttp } from "./measure-http.js";
 import { measureProcessors } from "./measure-processors.js";
+import { measureGrpcProxy } from "./measure-proxy-grpc.js";
+import { measureHttpProxy } from "./measure-proxy-http.js";
 import { measureSchemas } from "./measure-schemas.js";
 import { type BenchRedis, startBenchRedis } from "./redis-server.js";
 import { SAMPLE_PAYLOAD_SCHEMA } from "./schema-scenario.js";
@@ -31,6 +34,10 @@ const GROUPS = {
   schemas: measureSchemas,
   processors: measureProcessors,
   fanout: measureFanOut,
+  proxy: async (redis, settings) => [
+    ...(await measureHttpProxy(settings, redis)),
+    ...(await measureGrpcProxy(settings, redis)),
+  ],
 } satisfies Record<string, (redis: BenchRedis, settings: BenchSettings) => Promise<Row[]>>;
 type Group = keyof typeof GROUPS;
 

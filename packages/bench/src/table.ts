@@ -57,6 +57,8 @@ const SECTIONS = [
   "memory",
   "latency",
   "processors",
+  "fan-out",
+  "proxy",
 ];
 
 /** Rows of every measured group, ordered by section (stable within one). */
