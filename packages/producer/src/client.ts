@@ -21,6 +21,10 @@ export function createEventClient(options: ClientOptions = {}): EventServiceClie
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.max_send_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
+      // A channel of its own connections: a producer that gives up on a silent link replaces
+      // its channel, and the new one must not reuse the old one's connection from the
+      // process-wide pool.
+      "grpc.use_local_subchannel_pool": 1,
     },
   );
 }

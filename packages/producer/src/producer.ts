@@ -87,7 +87,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const lingerMs = options.lingerMs ?? 5;
   const retryForMs = options.retryForMs ?? 5 * 60_000;
   const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
-  const client: EventServiceClient = createEventClient(options);
+  let client: EventServiceClient = createEventClient(options);
 
   const totals = {
     sent: 0,
@@ -120,7 +120,13 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const watchdog = setInterval(
     () => {
       if (unacked.size > 0 && call !== undefined && Date.now() - lastProgressAt > ackTimeoutMs) {
-        call.cancel(); // surfaces as CANCELLED: reconnect and resend
+        // The link may be half-open (writes go out, nothing comes back): a new call on the
+        // same connection would wait for keepalive to notice (up to 40 s), so the channel is
+        // replaced along with the call, which surfaces as CANCELLED: reconnect and resend.
+        const stale = client;
+        client = createEventClient(options);
+        call.cancel();
+        stale.close();
       }
     },
     Math.min(ackTimeoutMs, 1000),
