@@ -68,7 +68,7 @@ export function readTokens(env: Env): readonly TokenEntry[] {
 }
 
 /** What a token may be limited to: a scope, or the name of one RPC. */
-export type Scope = "ingest" | "schemas" | "proxy";
+export type Scope = "ingest" | "schemas" | "proxy" | "admin";
 
 export type Authorization =
   | { readonly ok: true; readonly name: string | undefined }

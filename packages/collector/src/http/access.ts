@@ -7,11 +7,12 @@
 // ingest  : tokens allowed the `ingest` scope or the route's name ("POST /v1/events").
 // schemas : tokens allowed the `schemas` scope or the route's name.
 // proxy   : tokens allowed the `proxy` scope or the route's name (calls forwarded to the master API).
+// admin   : tokens allowed the `admin` scope or the route's name (the dashboard's data and actions).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorize, type TokenEntry } from "../auth.js";
 import { HttpError } from "./errors.js";
 
-export type Access = "open" | "read" | "ingest" | "schemas" | "proxy";
+export type Access = "open" | "read" | "ingest" | "schemas" | "proxy" | "admin";
 
 declare module "fastify" {
   interface FastifyContextConfig {

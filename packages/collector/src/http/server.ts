@@ -29,6 +29,7 @@ import { addJsonBodyParser } from "./json-body.js";
 import { patientRegistry } from "./patient-registry.js";
 import { sampleRoutes } from "./sample-routes.js";
 import { schemaRoutes } from "./schema-routes.js";
+import { dashboardRoutes } from "./ui/ui-routes.js";
 
 export interface HttpDoorDependencies {
   readonly config: CollectorConfig;
@@ -138,6 +139,7 @@ export function createHttpDoor(
   void app.register(callRoute(context));
   void app.register(schemaRoutes(context));
   void app.register(sampleRoutes(context));
+  void app.register(dashboardRoutes(context));
   void app.register(httpProxy({ config, logger: log, ownRoutes }));
 
   /** Resolves once no request is in flight, or after `ms`. */
