@@ -45,29 +45,59 @@ export async function listDeadLetters(
 }
 
 /**
- * Puts matching dead letters back on the queue as fresh events (attempts and redeliveries
- * reset, enqueue time now). Entries that cannot be decoded are never replayed.
+ * Puts these exact dead-letter entries back on the queue as fresh events (attempts and
+ * redeliveries reset, enqueue time now), oldest first; an entry no longer in the list (replayed
+ * or purged meanwhile) is left alone, and entries that cannot be decoded are never replayed.
  */
-export async function replayDeadLetters(
+export async function replayDeadLetterEntries(
   redis: Redis,
   keys: QueueKeys,
-  filter: DeadLetterFilter = {},
+  entries: readonly DeadLetter[],
 ): Promise<number> {
   const store = createQueueStore(redis, keys);
-  const entries = (await listDeadLetters(redis, keys, filter)).flatMap((entry) => {
+  const replayable = entries.flatMap((entry) => {
     const event = entry.stored?.event;
     return event === undefined ? [] : [{ raw: entry.raw, event }];
   });
   let replayed = 0;
   // Oldest first, so replayed events keep their original relative order.
-  for (let end = entries.length; end > 0; end -= PAGE) {
+  for (let end = replayable.length; end > 0; end -= PAGE) {
     const pairs: Buffer[] = [];
-    for (const entry of entries.slice(Math.max(0, end - PAGE), end).reverse()) {
+    for (const entry of replayable.slice(Math.max(0, end - PAGE), end).reverse()) {
       pairs.push(entry.raw, encodeNewEvent(entry.event, Date.now()));
     }
     replayed += await store.replay(pairs);
   }
   return replayed;
+}
+
+/** Deletes these exact dead-letter entries for good; counts only what Redis removed. */
+export async function purgeDeadLetterEntries(
+  redis: Redis,
+  keys: QueueKeys,
+  entries: readonly DeadLetter[],
+): Promise<number> {
+  let purged = 0;
+  for (let start = 0; start < entries.length; start += PAGE) {
+    const pipeline = redis.pipeline();
+    for (const entry of entries.slice(start, start + PAGE)) {
+      pipeline.lrem(keys.deadLetter, 1, entry.raw);
+    }
+    for (const [error, removed] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      purged += Number(removed);
+    }
+  }
+  return purged;
+}
+
+/** Puts matching dead letters back on the queue as fresh events. */
+export async function replayDeadLetters(
+  redis: Redis,
+  keys: QueueKeys,
+  filter: DeadLetterFilter = {},
+): Promise<number> {
+  return replayDeadLetterEntries(redis, keys, await listDeadLetters(redis, keys, filter));
 }
 
 /** Deletes matching dead letters for good. */
@@ -76,16 +106,5 @@ export async function purgeDeadLetters(
   keys: QueueKeys,
   filter: DeadLetterFilter = {},
 ): Promise<number> {
-  const entries = await listDeadLetters(redis, keys, filter);
-  let purged = 0;
-  for (let start = 0; start < entries.length; start += PAGE) {
-    const pipeline = redis.pipeline();
-    for (const entry of entries.slice(start, start + PAGE))
-      pipeline.lrem(keys.deadLetter, 1, entry.raw);
-    for (const [error, removed] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      purged += Number(removed);
-    }
-  }
-  return purged;
+  return purgeDeadLetterEntries(redis, keys, await listDeadLetters(redis, keys, filter));
 }

@@ -22,7 +22,13 @@ export { createQueueStore } from "./commands.js";
 export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter.js";
 export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
 export type { DeadLetterFilter } from "./dead-letter-admin.js";
-export { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "./dead-letter-admin.js";
+export {
+  listDeadLetters,
+  purgeDeadLetterEntries,
+  purgeDeadLetters,
+  replayDeadLetterEntries,
+  replayDeadLetters,
+} from "./dead-letter-admin.js";
 export type { EnqueueEntry, EnqueueLimits, EnqueueResult, Enqueuer } from "./enqueue.js";
 export { createEnqueuer } from "./enqueue.js";
 export type { Env, LogLevel } from "./env.js";

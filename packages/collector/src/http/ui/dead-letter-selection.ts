@@ -9,13 +9,13 @@
 // never touched.
 import { createHash } from "node:crypto";
 import {
-  createQueueStore,
   type DeadLetter,
   type DeadLetterFilter,
-  encodeNewEvent,
   listDeadLetters,
+  purgeDeadLetterEntries,
   purgeDeadLetters,
   type QueueKeys,
+  replayDeadLetterEntries,
   replayDeadLetters,
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
@@ -25,8 +25,6 @@ export const DEAD_LETTER_REASONS = ["max_attempts", "poison", "undecodable", "re
 
 /** Most refs or ids one request may name; more is a filter's job. */
 export const MAX_NAMED = 1000;
-/** Entries per script call or pipeline, as in dead-letter-admin.ts. */
-const PAGE = 1000;
 
 export type Selection =
   | { readonly kind: "refs"; readonly names: ReadonlySet<string> }
@@ -109,49 +107,6 @@ async function pick(
   return { entries, missing: [...selection.names].filter((name) => !found.has(name)) };
 }
 
-/** Puts these exact entries back on the queue as fresh events, oldest first. */
-async function replayEntries(
-  redis: Redis,
-  keys: QueueKeys,
-  entries: readonly DeadLetter[],
-): Promise<number> {
-  const store = createQueueStore(redis, keys);
-  // Entries that cannot be decoded are never replayed (as in replayDeadLetters).
-  const replayable = entries.flatMap((entry) => {
-    const event = entry.stored?.event;
-    return event === undefined ? [] : [{ raw: entry.raw, event }];
-  });
-  let replayed = 0;
-  for (let end = replayable.length; end > 0; end -= PAGE) {
-    const pairs: Buffer[] = [];
-    for (const entry of replayable.slice(Math.max(0, end - PAGE), end).reverse()) {
-      pairs.push(entry.raw, encodeNewEvent(entry.event, Date.now()));
-    }
-    replayed += await store.replay(pairs);
-  }
-  return replayed;
-}
-
-/** Deletes these exact entries; counts only what Redis removed. */
-async function purgeEntries(
-  redis: Redis,
-  keys: QueueKeys,
-  entries: readonly DeadLetter[],
-): Promise<number> {
-  let purged = 0;
-  for (let start = 0; start < entries.length; start += PAGE) {
-    const pipeline = redis.pipeline();
-    for (const entry of entries.slice(start, start + PAGE)) {
-      pipeline.lrem(keys.deadLetter, 1, entry.raw);
-    }
-    for (const [error, removed] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      purged += Number(removed);
-    }
-  }
-  return purged;
-}
-
 export async function replaySelection(
   redis: Redis,
   keys: QueueKeys,
@@ -161,7 +116,7 @@ export async function replaySelection(
     return { count: await replayDeadLetters(redis, keys, selection.filter) };
   }
   const { entries, missing } = await pick(redis, keys, selection);
-  return { count: await replayEntries(redis, keys, entries), missing };
+  return { count: await replayDeadLetterEntries(redis, keys, entries), missing };
 }
 
 export async function purgeSelection(
@@ -173,5 +128,5 @@ export async function purgeSelection(
     return { count: await purgeDeadLetters(redis, keys, selection.filter) };
   }
   const { entries, missing } = await pick(redis, keys, selection);
-  return { count: await purgeEntries(redis, keys, entries), missing };
+  return { count: await purgeDeadLetterEntries(redis, keys, entries), missing };
 }
