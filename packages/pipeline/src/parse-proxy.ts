@@ -20,7 +20,8 @@ const GRPC_ROUTE_KEYS = ["services", "upstream", "tls"] as const;
 
 /**
  * The collector's own HTTP namespaces: every path equal to one or under it is eventpipe's
- * (`/v1` is the API's version namespace, kept whole for the routes still to come). The sample
+ * (`/v1` is the API's version namespace, kept whole for the routes still to come; `/ui` is the
+ * dashboard). The sample
  * flow's parametric routes (`/:client/...`) are not here: a proxy prefix's static path wins
  * over a parameter in the router, so a prefix `/api` takes `/api/list_events` too.
  */
@@ -28,6 +29,7 @@ export const RESERVED_HTTP_PREFIXES: readonly string[] = Object.freeze([
   "/v1",
   "/healthz",
   "/readyz",
+  "/ui",
 ]);
 
 /** The collector's own gRPC services; no proxy service prefix may take one of their methods. */
