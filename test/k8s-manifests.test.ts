@@ -166,12 +166,12 @@ describe("deploy/k8s", () => {
     }
   });
 
-  it("probes a worker's liveness without Redis: a TCP connect to its metrics port", () => {
+  it("probes a worker's liveness without Redis: GET /healthz on its metrics port", () => {
     const container = containerOf(worker());
     expect(listenPort(container, "METRICS_LISTEN")).toBe(9465);
-    // GET /metrics reads the queue gauges from Redis and waits while Redis is away.
-    expect(container.livenessProbe?.httpGet).toBeUndefined();
-    expect(portNumber(container, container.livenessProbe?.tcpSocket?.port)).toBe(9465);
+    // /healthz on the metrics port answers without Redis; /metrics reads the queue gauges.
+    expect(container.livenessProbe?.httpGet?.path).toBe("/healthz");
+    expect(portNumber(container, container.livenessProbe?.httpGet?.port)).toBe(9465);
   });
 
   it("gives each service longer than its shutdown grace before SIGKILL", () => {

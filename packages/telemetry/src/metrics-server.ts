@@ -1,5 +1,7 @@
 // GET /metrics on its own port (METRICS_LISTEN), apart from the service's traffic, so a
-// scrape never waits behind ingest and the port can stay inside the cluster network.
+// scrape never waits behind ingest and the port can stay inside the cluster network. GET
+// /healthz answers 200 while the process runs, without touching Redis: a liveness probe for
+// services (the worker) that have no other HTTP port.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { MetricRegistry } from "./metric-registry.js";
@@ -21,6 +23,10 @@ export async function startMetricsServer(
   const port = Number(listen.slice(at + 1));
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? "").split("?")[0];
+    if (request.method === "GET" && path === "/healthz") {
+      response.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}\n');
+      return;
+    }
     if (request.method !== "GET" || path !== "/metrics") {
       response.writeHead(404, { "content-type": "text/plain" }).end("GET /metrics\n");
       return;

@@ -1,6 +1,10 @@
 // Queue state as gauges, read from Redis when Prometheus scrapes: one script call per queue
 // (queue-state-4.lua), shared by the six gauges of one scrape, so a scrape costs a bounded,
-// small amount of Redis work whatever the queue depth.
+// small amount of Redis work whatever the queue depth. A reading that takes longer than
+// READ_LIMIT_MS (Redis away: a worker's connection holds commands until it is back) is left out
+// of that scrape, so the service's own metrics are still served during an outage.
+
+import { setTimeout as delay } from "node:timers/promises";
 import { type QueueState, queueKeys, readQueueState } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import { Gauge } from "prom-client";
@@ -16,6 +20,9 @@ const READINGS: Readonly<Record<string, (state: QueueState) => number>> = {
   eventpipe_queue_oldest_pending_age_seconds: (state) => state.oldestPendingAgeMs / 1000,
 };
 
+/** Longest wait for the queue state; Prometheus's own scrape timeout is 10 s by default. */
+const READ_LIMIT_MS = 2000;
+
 export function addQueueGauges(
   metrics: MetricRegistry,
   redis: Redis,
@@ -25,8 +32,15 @@ export function addQueueGauges(
   // prom-client collects every metric of a scrape at once: the six gauges share the reading
   // in progress, and the next scrape reads anew.
   let reading: Promise<QueueState[]> | undefined;
+  const readOne = (key: (typeof keys)[number]) =>
+    Promise.race([
+      readQueueState(redis, key),
+      delay(READ_LIMIT_MS, undefined, { ref: false }).then(() => {
+        throw new Error(`reading ${key.name} took over ${READ_LIMIT_MS} ms`);
+      }),
+    ]);
   const read = () => {
-    reading ??= Promise.allSettled(keys.map((key) => readQueueState(redis, key)))
+    reading ??= Promise.allSettled(keys.map(readOne))
       .then((results) =>
         // A queue that cannot be read (Redis away) leaves its gauges out of this scrape.
         results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])),

@@ -1,8 +1,10 @@
 // The metric catalogue, the bounded type label, the /metrics server and the queue gauges
 // against real Redis.
 import { readFileSync } from "node:fs";
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { uniqueQueueName } from "../../../test-support/collector.js";
+import { freePort } from "../../../test-support/redis-server.js";
 import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { newEvent } from "../../producer/src/index.js";
 import { createEnqueuer, encodeNewEvent, queueKeys } from "../../queue/src/index.js";
@@ -80,6 +82,31 @@ describe("GET /metrics", () => {
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("during a Redis outage", () => {
+  it("still serves the service's own metrics and /healthz, leaving the queue gauges out", async () => {
+    // Nothing listens there; like a worker's connection, it holds commands until Redis comes.
+    const away = new Redis(await freePort(), "127.0.0.1", {
+      maxRetriesPerRequest: null,
+      retryStrategy: () => 200,
+    });
+    away.on("error", () => {});
+    const metrics = createMetricRegistry("worker");
+    addQueueGauges(metrics, away, [uniqueQueueName("away")]);
+    metrics.counter("eventpipe_worker_events_retried_total").inc({ queue: "q" });
+    const server = await startMetricsServer("127.0.0.1:0", metrics);
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      expect(text).toContain('eventpipe_worker_events_retried_total{queue="q"} 1');
+      expect(text).not.toMatch(/^eventpipe_queue_pending\{/m);
+      const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await server.close();
+      away.disconnect();
     }
   });
 });
