@@ -61,6 +61,13 @@ export interface CollectorConfig {
   readonly maxConcurrentStreams: number;
   /** A stream that sends nothing for this long is ended with DEADLINE_EXCEEDED. */
   readonly streamIdleTimeoutMs: number;
+  /**
+   * A gRPC connection this old (plus or minus 10 %) gets a GOAWAY: its clients reconnect and
+   * their load balancing sees the collectors that started since. 0: connections live on.
+   */
+  readonly maxConnectionAgeMs: number;
+  /** After that GOAWAY, calls still open may run this long before the connection is cut. */
+  readonly maxConnectionAgeGraceMs: number;
   readonly shutdownGraceMs: number;
   readonly healthCheckIntervalMs: number;
   readonly limits: EventLimits;
@@ -86,6 +93,8 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,
   maxConcurrentStreams: 1000,
   streamIdleTimeoutMs: 60_000,
+  maxConnectionAgeMs: 300_000,
+  maxConnectionAgeGraceMs: 30_000,
   shutdownGraceMs: 10_000,
   healthCheckIntervalMs: 1000,
   logLevel: "info" as LogLevel,
@@ -137,6 +146,16 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     streamIdleTimeoutMs: readInteger(env, "STREAM_IDLE_TIMEOUT_MS", d.streamIdleTimeoutMs, {
       min: 100,
     }),
+    // At most a day: grpc-js adds 10 % jitter and Node timers stop at 2^31-1 ms (24.8 days).
+    maxConnectionAgeMs: readInteger(env, "COLLECTOR_MAX_CONNECTION_AGE_MS", d.maxConnectionAgeMs, {
+      max: 86_400_000,
+    }),
+    maxConnectionAgeGraceMs: readInteger(
+      env,
+      "COLLECTOR_MAX_CONNECTION_AGE_GRACE_MS",
+      d.maxConnectionAgeGraceMs,
+      { max: 86_400_000 },
+    ),
     shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", d.shutdownGraceMs),
     healthCheckIntervalMs: readInteger(env, "HEALTH_CHECK_INTERVAL_MS", d.healthCheckIntervalMs, {
       min: 50,

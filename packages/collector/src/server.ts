@@ -78,6 +78,16 @@ export function createGrpcDoor(
     "grpc.keepalive_timeout_ms": 20_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 10_000,
+    // Client-side load balancing (round_robin over many collectors) chooses per connection:
+    // an aged connection gets a GOAWAY so its client reconnects and spreads its calls over
+    // the collectors there are now, new ones included. Calls still open after the grace are
+    // cut; the producer resends their unacknowledged batches and deduplication absorbs them.
+    ...(config.maxConnectionAgeMs > 0
+      ? {
+          "grpc.max_connection_age_ms": config.maxConnectionAgeMs,
+          "grpc.max_connection_age_grace_ms": config.maxConnectionAgeGraceMs,
+        }
+      : {}),
   });
 
   /** Runs one call's work, refusing it unauthenticated, during shutdown or past the stream cap. */

@@ -1,5 +1,6 @@
-// `node dist/main.js [--count N] [--batch-size N] [--rate N] [--payload-bytes N | --payload json] [--rpc publish|batch|single] [--json]`
-// Streams sample events to COLLECTOR_ADDRESS and prints what was stored. Exits non-zero
+// `node dist/main.js [--count N] [--batch-size N] [--rate N] [--payload-bytes N | --payload json] [--rpc publish|batch|single] [--address A] [--call-lifetime-ms N] [--json]`
+// Streams sample events to COLLECTOR_ADDRESS (one collector, a comma list of them, or a
+// dns:/// target; calls are balanced round_robin) and prints what was stored. Exits non-zero
 // unless every event sent was stored (or was already stored: a duplicate).
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -12,6 +13,7 @@ import {
 import { newEvent, SAMPLE_EVENT_TYPES, sampleEvents } from "./events.js";
 import { createProducer } from "./producer.js";
 import { streamEvents } from "./stream.js";
+import { parseCollectorTarget } from "./targets.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     payload: { type: "string", default: "bytes" },
     rpc: { type: "string", default: "publish" },
     address: { type: "string" },
+    "call-lifetime-ms": { type: "string", default: "10000" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -30,9 +33,14 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: producer [--count 10000] [--batch-size 100] [--rate events/s, 0 = unlimited]
                 [--payload-bytes 0 | --payload json] [--rpc publish|batch|single]
-                [--address host:port] [--json]
+                [--address host:port[,host:port...] | dns:///name:port]
+                [--call-lifetime-ms 10000] [--json]
 --payload json: each payload is a small JSON object {"user":"u<i>","path":"/p/<i>","n":<i>}
   instead of --payload-bytes bytes of "a" (for collectors with a JSON Schema registered)
+--address: several collectors as a comma list, or a dns:/// name with one address per
+  collector; each Publish call goes to the next one (round_robin)
+--call-lifetime-ms: a Publish call older than this is ended after its acks and the next
+  batch opens a new call, on the next collector (0: never)
 env: COLLECTOR_ADDRESS (default ${DEFAULT_COLLECTOR_ADDRESS}), PRODUCER_TOKEN`);
   process.exit(0);
 }
@@ -64,7 +72,14 @@ if (rpc !== "publish" && rpc !== "batch" && rpc !== "single") {
   console.error(`producer: --rpc=${rpc} is invalid: expected publish, batch or single`);
   process.exit(2);
 }
+const callLifetimeMs = integer("call-lifetime-ms", values["call-lifetime-ms"], 0);
 const address = values.address ?? process.env.COLLECTOR_ADDRESS ?? DEFAULT_COLLECTOR_ADDRESS;
+try {
+  parseCollectorTarget(address);
+} catch (error) {
+  console.error(`producer: ${(error as Error).message}`);
+  process.exit(2);
+}
 const token = process.env.PRODUCER_TOKEN || undefined;
 let credentials: ReturnType<typeof channelCredentialsFromEnv>;
 try {
@@ -125,7 +140,7 @@ let result: {
 let failure: string | undefined;
 try {
   if (rpc === "publish") {
-    const producer = createProducer({ address, batchSize, token, credentials });
+    const producer = createProducer({ address, batchSize, token, credentials, callLifetimeMs });
     try {
       for await (const event of paced(samples())) {
         await producer.send(event);

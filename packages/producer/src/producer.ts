@@ -6,6 +6,14 @@
 // fails (collector restart, Redis outage, overload) the producer reconnects with exponential
 // backoff and jitter and resends every unacknowledged batch; the collector drops the
 // duplicates this creates by event id.
+//
+// Publish is one long call, and a load-balancing policy places calls, not messages: one call
+// would send everything to one collector. So a call lives callLifetimeMs at most: then it is
+// half-closed (the collector acknowledges what it carries and ends it) and the next batch
+// opens a new call, which round_robin places on the next collector; the same turnover moves
+// traffic off a collector whose connection reached its max age (GOAWAY) before the server's
+// grace period cuts it. Each batch remembers the call that carries it: when a call fails,
+// only its unacknowledged batches are sent again, first on a new call.
 import { setTimeout as delay } from "node:timers/promises";
 import type {
   Event,
@@ -28,6 +36,13 @@ export interface ProducerOptions extends ClientOptions {
   readonly retryForMs?: number;
   /** A call with unacknowledged batches and no ack for this long is restarted. Default 30 s. */
   readonly ackTimeoutMs?: number;
+  /**
+   * A Publish call older than this carries no new batch: it is ended once the collector has
+   * acknowledged its batches, and the next batch opens a new call, on the next collector of
+   * the address. Keep it under the collectors' COLLECTOR_MAX_CONNECTION_AGE_GRACE_MS.
+   * 0: one call for as long as it works. Default 10 s.
+   */
+  readonly callLifetimeMs?: number;
   /** Bearer token sent as `authorization` metadata. */
   readonly token?: string;
   /**
@@ -48,8 +63,10 @@ export interface ProducerTotals {
   readonly rejected: number;
   /** The first rejections, with reasons. */
   readonly rejections: readonly Rejection[];
-  /** Calls restarted after a failure. */
+  /** Calls that failed with batches unacknowledged, which went out again on a new call. */
   readonly reconnects: number;
+  /** Publish calls opened: the first, one per callLifetimeMs turnover, one per reconnect. */
+  readonly calls: number;
 }
 
 export interface Producer {
@@ -76,9 +93,13 @@ const FATAL = new Set<number>([
 ]);
 const MAX_KEPT_REJECTIONS = 100;
 
+type PublishCall = ClientDuplexStream<PublishRequest, PublishAck>;
+
 interface Batch {
   readonly sequence: bigint;
   readonly events: Event[];
+  /** The call that last carried it; undefined before the first write. */
+  carrier: PublishCall | undefined;
 }
 
 export function createProducer(options: ProducerOptions = {}): Producer {
@@ -87,6 +108,7 @@ export function createProducer(options: ProducerOptions = {}): Producer {
   const lingerMs = options.lingerMs ?? 5;
   const retryForMs = options.retryForMs ?? 5 * 60_000;
   const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+  const callLifetimeMs = options.callLifetimeMs ?? 10_000;
   let client: EventServiceClient = createEventClient(options);
 
   const totals = {
@@ -96,11 +118,16 @@ export function createProducer(options: ProducerOptions = {}): Producer {
     rejected: 0,
     rejections: [] as Rejection[],
     reconnects: 0,
+    calls: 0,
   };
   const unacked = new Map<bigint, Batch>();
   let current: Event[] = [];
   let nextSequence = 1n;
-  let call: ClientDuplexStream<PublishRequest, PublishAck> | undefined;
+  /** The call new batches go to. */
+  let call: PublishCall | undefined;
+  let callOpenedAt = 0;
+  /** Calls past their lifetime: half-closed, still receiving the acks of what they carry. */
+  const retiring = new Set<PublishCall>();
   let writable = true;
   let failure: Error | undefined;
   let closed = false;
@@ -119,13 +146,17 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   const watchdog = setInterval(
     () => {
-      if (unacked.size > 0 && call !== undefined && Date.now() - lastProgressAt > ackTimeoutMs) {
+      if (
+        unacked.size > 0 &&
+        (call !== undefined || retiring.size > 0) &&
+        Date.now() - lastProgressAt > ackTimeoutMs
+      ) {
         // The link may be half-open (writes go out, nothing comes back): a new call on the
         // same connection would wait for keepalive to notice (up to 40 s), so the channel is
-        // replaced along with the call, which surfaces as CANCELLED: reconnect and resend.
+        // replaced along with its calls, which surface as CANCELLED: reconnect and resend.
         const stale = client;
         client = createEventClient(options);
-        call.cancel();
+        for (const old of [...retiring, call]) old?.cancel();
         stale.close();
       }
     },
@@ -141,12 +172,19 @@ export function createProducer(options: ProducerOptions = {}): Producer {
 
   function write(batch: Batch): void {
     if (call === undefined) return; // sent on reconnect
+    batch.carrier = call;
     if (!call.write({ sequence: batch.sequence, events: batch.events })) writable = false;
   }
+
+  /** Whether a call that can still acknowledge it carries the batch. */
+  const carried = (batch: Batch) =>
+    batch.carrier !== undefined && (batch.carrier === call || retiring.has(batch.carrier));
 
   function openCall(): void {
     const opened = client.publish(metadata());
     call = opened;
+    callOpenedAt = Date.now();
+    totals.calls++;
     writable = true;
     opened.on("data", (ack: PublishAck) => {
       const batch = unacked.get(ack.sequence);
@@ -164,22 +202,36 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       wake();
     });
     opened.on("drain", () => {
-      writable = true;
+      // A retired call's buffer says nothing about the current one's.
+      if (call === opened) writable = true;
       wake();
     });
     opened.on("error", (error: ServiceError) => onCallEnded(opened, error));
     opened.on("status", (end: { code: number }) => {
       if (end.code === status.OK) onCallEnded(opened, undefined);
     });
-    for (const batch of unacked.values()) write(batch);
+    // Everything on the first call; after a failure, what the failed call carried.
+    for (const batch of unacked.values()) if (!carried(batch)) write(batch);
+    wake();
   }
 
-  function onCallEnded(ended: typeof call, error: ServiceError | undefined): void {
-    if (call !== ended) return;
+  /** Ends the current call for new batches; it stays until its batches are acknowledged. */
+  function retire(): void {
+    const old = call!;
     call = undefined;
-    // Nothing waits for an ack (an idle stream the collector ended, say): the next batch
-    // opens a new call when it comes.
-    if (unacked.size === 0 && (error === undefined || !FATAL.has(error.code))) return;
+    retiring.add(old);
+    // The collector answers every batch it read, then ends the call with OK.
+    old.end();
+  }
+
+  function onCallEnded(ended: PublishCall, error: ServiceError | undefined): void {
+    if (call === ended) call = undefined;
+    else if (!retiring.delete(ended)) return;
+    let orphans = 0;
+    for (const batch of unacked.values()) if (batch.carrier === ended) orphans++;
+    // Nothing waits for an ack from it (an idle stream the collector ended, a retired call
+    // whose batches were all acknowledged): the next batch opens a new call when it comes.
+    if (orphans === 0 && (error === undefined || !FATAL.has(error.code))) return;
     if (error !== undefined && FATAL.has(error.code)) {
       failure = new ProducerFailedError(`the collector refused the stream: ${error.details}`, {
         cause: error,
@@ -193,6 +245,15 @@ export function createProducer(options: ProducerOptions = {}): Producer {
         { cause: error },
       );
       wake();
+      return;
+    }
+    // Another call is open (the ended one was retired): sequences increase within a call, so
+    // rather than send the orphans after newer batches on it, turn it over now; the new call
+    // carries them first, with no backoff, since that other call shows the way works.
+    if (call !== undefined) {
+      totals.reconnects++;
+      retire();
+      openCall();
       return;
     }
     void reconnect(error);
@@ -217,10 +278,13 @@ export function createProducer(options: ProducerOptions = {}): Producer {
       lingerTimer = undefined;
     }
     if (current.length === 0) return;
-    const batch: Batch = { sequence: nextSequence++, events: current };
+    const batch: Batch = { sequence: nextSequence++, events: current, carrier: undefined };
     current = [];
     if (unacked.size === 0) lastProgressAt = Date.now();
     unacked.set(batch.sequence, batch);
+    if (call !== undefined && callLifetimeMs > 0 && Date.now() - callOpenedAt >= callLifetimeMs) {
+      retire();
+    }
     if (call === undefined && !reconnecting && failure === undefined) openCall();
     else write(batch);
   }
