@@ -1,26 +1,15 @@
 // What a caller of the HTTP proxy hears when the master API does not answer: 504 when it took
-// longer than the route's timeoutMs (or to connect), 502 for every other way of not answering
-// (refused, reset, name not found, an answer that is not HTTP). Both in the door's JSON error
-// shape; the cause's own message stays in the collector's log.
+// longer than the route's timeoutMs (to connect, or between two signs of life), 502 for every
+// other way of not answering (refused, reset, name not found, an answer that is not HTTP).
+// Both in the door's JSON error shape; the cause's own message stays in the collector's log.
 import { HttpError } from "../http/errors.js";
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set([
-  // reply-from's names for undici's headers timeout, its own request timeouts, and connect.
-  "FST_REPLY_FROM_GATEWAY_TIMEOUT",
-  "FST_REPLY_FROM_TIMEOUT",
-  "FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "ETIMEDOUT",
-]);
+/** node's code for a socket idle past its timeout (the forwarder uses it for timeoutMs too). */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(["ETIMEDOUT"]);
 
-/** reply-from wraps undici's error; the code that says what happened is on either one. */
+/** The error's code (ECONNREFUSED, ECONNRESET, ENOTFOUND, HPE_..., ETIMEDOUT), or "unknown". */
 export function upstreamErrorCode(error: Error): string {
-  const cause = (error as { cause?: unknown }).cause;
-  const causeCode = cause instanceof Error ? (cause as { code?: unknown }).code : undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && TIMEOUT_CODES.has(code)) return code;
-  if (typeof causeCode === "string") return causeCode;
   return typeof code === "string" ? code : "unknown";
 }
 
