@@ -6,6 +6,7 @@
 // leaves the in-flight hash only after its handler resolved (acks are grouped into one script
 // call). The worker renews a lease; events of workers whose lease ran out are put back by the
 // others. See the README's guarantees section.
+import { setMaxListeners } from "node:events";
 import type { ResultsTarget } from "@eventpipe/pipeline";
 import { createQueueStore, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
@@ -76,6 +77,8 @@ export function createWorker({
 
   const counters = { processed: 0, failed: 0, retried: 0, deadLettered: 0, recoveredFromOthers: 0 };
   const graceAbort = new AbortController();
+  // Every handler in flight may listen to it (ctx.signal): no leak warning past 10 of them.
+  setMaxListeners(0, graceAbort.signal);
   /**
    * Delivery sequence of the next claimed event. It starts at the Redis clock in microseconds
    * (set in start()), so a later process with the same WORKER_ID never reuses a sequence of an
