@@ -1,12 +1,8 @@
 export { PipelineError } from "./errors.js";
 export { defaultPipeline, loadPipelineFile, readPipeline } from "./load-pipeline.js";
 export { parsePipeline } from "./parse-pipeline.js";
-export {
-  capturesService,
-  prefixesOverlap,
-  RESERVED_GRPC_SERVICES,
-  RESERVED_HTTP_PREFIXES,
-} from "./parse-proxy.js";
+export { prefixesOverlap, RESERVED_HTTP_PREFIXES } from "./parse-proxy.js";
+export { capturesService, RESERVED_GRPC_SERVICES } from "./parse-proxy-grpc.js";
 export { queuesOf, selectProcessors } from "./pipeline-queries.js";
 export type {
   GrpcProxyRoute,
