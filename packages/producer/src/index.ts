@@ -6,8 +6,9 @@ export {
   ROUND_ROBIN_SERVICE_CONFIG,
 } from "./client.js";
 export { newEvent, SAMPLE_EVENT_TYPES, sampleEvents } from "./events.js";
-export type { Producer, ProducerOptions, ProducerTotals } from "./producer.js";
-export { createProducer, ProducerFailedError } from "./producer.js";
+export { createProducer } from "./producer.js";
+export type { Producer, ProducerOptions, ProducerTotals } from "./producer-api.js";
+export { ProducerFailedError } from "./producer-api.js";
 export type { StreamRpc } from "./stream.js";
 export { streamEvents } from "./stream.js";
 export type { CollectorTarget, CollectorTargetKind, HostPort } from "./targets.js";
