@@ -19,6 +19,7 @@ import { useSharedRedis } from "../test-support/shared-redis.js";
 import { startTestWorker, type TestWorker } from "../test-support/worker.js";
 
 const LISTEN_CLI = fileURLToPath(new URL("../packages/cli/dist/listen-cli.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const { redisUrl, redis } = useSharedRedis();
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -83,8 +84,9 @@ describe("pnpm listen", () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const listenCommand = `REDIS_URL=${redisUrl} node ${LISTEN_CLI} --queue ${queue} --types SpongeBob.Fruits`;
-    tmux("new-session", "-d", "-s", "listen", "-x", "200", "-y", "50", listenCommand);
+    // As a person types it, from the repository's root.
+    const listenCommand = `REDIS_URL=${redisUrl} pnpm --silent listen --queue ${queue} --types SpongeBob.Fruits`;
+    tmux("new-session", "-d", "-s", "listen", "-x", "200", "-y", "50", "-c", ROOT, listenCommand);
     await until("the listener to register", () => registered(queue), 15_000);
 
     const fruits = ["pineapple", "kelp", "jellyfish-jelly", "krabby-patty", "coral-berry"];
