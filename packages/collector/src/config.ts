@@ -38,6 +38,10 @@ export interface CollectorConfig {
   readonly httpListen: string | undefined;
   /** host:port of GET /metrics; undefined when METRICS_LISTEN is empty (no metrics). */
   readonly metricsListen: string | undefined;
+  /** Replicas that must confirm each write (Redis WAIT) before it is acknowledged; 0: none. */
+  readonly waitReplicas: number;
+  /** How long one WAIT may take; past it the write is not acknowledged (UNAVAILABLE). */
+  readonly waitReplicasTimeoutMs: number;
   readonly redis: RedisConnection;
   /** QUEUE_NAME: the queue of every event when there is no pipeline file. */
   readonly queueName: string;
@@ -82,6 +86,8 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   listen: "0.0.0.0:50051",
   httpListen: "0.0.0.0:8080",
   metricsListen: "0.0.0.0:9464",
+  waitReplicas: 0,
+  waitReplicasTimeoutMs: 2000,
   queueName: DEFAULT_QUEUE_NAME,
   chunkSize: 1000,
   maxBufferedEvents: 20_000,
@@ -117,6 +123,12 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     listen: readOptionalHostPort(env, "COLLECTOR_LISTEN", d.listen),
     httpListen: readOptionalHostPort(env, "COLLECTOR_HTTP_LISTEN", d.httpListen),
     metricsListen: readOptionalHostPort(env, "METRICS_LISTEN", d.metricsListen),
+    waitReplicas: readInteger(env, "REDIS_WAIT_REPLICAS", d.waitReplicas, { max: 16 }),
+    // Below the writer connection's 10 s command timeout, so WAIT answers before it gives up.
+    waitReplicasTimeoutMs: readInteger(env, "REDIS_WAIT_TIMEOUT_MS", d.waitReplicasTimeoutMs, {
+      min: 1,
+      max: 9000,
+    }),
     redis: readRedisConnection(env),
     queueName,
     pipeline: readPipeline(env, queueName),

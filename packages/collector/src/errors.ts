@@ -19,6 +19,22 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/**
+ * REDIS_WAIT_REPLICAS: the chunk is on the primary, but not enough replicas confirmed it in
+ * time, so it is not acknowledged; a resend is absorbed by deduplication.
+ */
+export class NotReplicatedError extends RedisUnavailableError {
+  constructor(
+    stored: number,
+    readonly replicas: number,
+    readonly wanted: number,
+    readonly timeoutMs: number,
+  ) {
+    super(stored, new Error(`${replicas} of ${wanted} replicas confirmed within ${timeoutMs} ms`));
+    this.message = `Redis replicas did not confirm the write in time (${replicas} of ${wanted} within ${timeoutMs} ms, REDIS_WAIT_REPLICAS); ${stored} events of this call were confirmed, the rest were not: retry them`;
+  }
+}
+
 export class RedisOutOfMemoryError extends Error {
   override readonly name = "RedisOutOfMemoryError";
   readonly code = "EP_REDIS_FULL";

@@ -11,7 +11,7 @@ import {
 import type { SchemaValidators } from "@eventpipe/schemas";
 import type { Redis } from "ioredis";
 import type { CollectorConfig } from "./config.js";
-import { RedisOutOfMemoryError, RedisUnavailableError } from "./errors.js";
+import { NotReplicatedError, RedisOutOfMemoryError, RedisUnavailableError } from "./errors.js";
 import { type IncomingEvent, payloadOf } from "./incoming.js";
 import type { RoutedStores } from "./routing.js";
 import { validateEvent } from "./validate.js";
@@ -133,9 +133,23 @@ export function createChunkWriter(
       // Ride out a reconnect in progress (a restart, a blip) for a moment, no longer: the
       // connection has no offline queue, so a Redis that stays away becomes UNAVAILABLE.
       if (redis.status !== "ready") await waitForReady(redis, READY_WAIT_MS);
-      return await store.enqueue(entries, limits);
+      const result = await store.enqueue(entries, limits);
+      if (config.waitReplicas > 0) {
+        // WAIT covers every earlier write of this connection, this chunk's included (and, for
+        // a resend that stored nothing, the first run's): acknowledged means on the replicas.
+        const replicas = await redis.wait(config.waitReplicas, config.waitReplicasTimeoutMs);
+        if (replicas < config.waitReplicas) {
+          throw new NotReplicatedError(
+            0,
+            replicas,
+            config.waitReplicas,
+            config.waitReplicasTimeoutMs,
+          );
+        }
+      }
+      return result;
     } catch (error) {
-      if (error instanceof BacklogFullError) throw error;
+      if (error instanceof BacklogFullError || error instanceof NotReplicatedError) throw error;
       if (isRedisOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
       if (isRedisUnavailable(error)) throw new RedisUnavailableError(0, error);
       throw error;
@@ -211,6 +225,9 @@ export function createChunkWriter(
       totals.accepted += stored;
       if (failure !== undefined) {
         // Part of a split or routed batch may be stored: say how much, so the reply stays true.
+        if (failure instanceof NotReplicatedError) {
+          throw new NotReplicatedError(stored, failure.replicas, failure.wanted, failure.timeoutMs);
+        }
         if (failure instanceof RedisUnavailableError)
           throw new RedisUnavailableError(stored, failure.cause);
         throw failure;

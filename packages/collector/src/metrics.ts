@@ -12,7 +12,12 @@ import {
   startMetricsServer,
 } from "@eventpipe/telemetry";
 import type { Redis } from "ioredis";
-import { RedisOutOfMemoryError, RedisUnavailableError, ShuttingDownError } from "./errors.js";
+import {
+  NotReplicatedError,
+  RedisOutOfMemoryError,
+  RedisUnavailableError,
+  ShuttingDownError,
+} from "./errors.js";
 import { reasonName } from "./http/ingest-request.js";
 import type { ChunkWriter } from "./ingest.js";
 
@@ -31,6 +36,7 @@ export interface CollectorMetrics {
 function refusalCause(error: unknown): string | undefined {
   if (error instanceof BacklogFullError) return "backlog";
   if (error instanceof RedisOutOfMemoryError) return "redis_full";
+  if (error instanceof NotReplicatedError) return "not_replicated";
   if (error instanceof RedisUnavailableError) return "redis_down";
   if (error instanceof ShuttingDownError) return "shutting_down";
   return undefined;

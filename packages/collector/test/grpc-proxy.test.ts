@@ -160,7 +160,7 @@ describe("gRPC proxy to a live upstream", () => {
     const ended = new Promise<grpc.StatusObject>((resolve) => chat.on("status", resolve));
     chat.on("data", (item: Item) => echoes.push(item.id ?? ""));
     chat.write({ id: "b1" });
-    await expect.poll(() => echoes).toEqual(["echo:b1"]);
+    await expect.poll(() => echoes, { timeout: 10_000 }).toEqual(["echo:b1"]);
     chat.write({ id: "b2" });
     chat.write({ id: "b3" });
     chat.end();
@@ -182,7 +182,7 @@ describe("gRPC proxy to a live upstream", () => {
     const echoes: string[] = [];
     chat.on("data", (item: Item) => echoes.push(item.id ?? ""));
     chat.write({ id: "watch-1" });
-    await expect.poll(() => echoes).toEqual(["echo:watch-1"]);
+    await expect.poll(() => echoes, { timeout: 10_000 }).toEqual(["echo:watch-1"]);
     chat.cancel();
     await expect.poll(() => upstream.cancelled, { timeout: 5000 }).toContain("watch-1");
   });
@@ -318,7 +318,7 @@ describe("gRPC proxy when the upstream fails or the collector stops", () => {
     const result = readAll(stream);
     const received: string[] = [];
     stream.on("data", (item: Item) => received.push(item.id ?? ""));
-    await expect.poll(() => received).toEqual(["k-0", "k-1"]);
+    await expect.poll(() => received, { timeout: 10_000 }).toEqual(["k-0", "k-1"]);
     upstream.kill();
     const { status } = await result;
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
@@ -341,7 +341,7 @@ describe("gRPC proxy when the upstream fails or the collector stops", () => {
     const echoes: string[] = [];
     chat.on("data", (item: Item) => echoes.push(item.id ?? ""));
     chat.write({ id: "open-1" });
-    await expect.poll(() => echoes).toEqual(["echo:open-1"]);
+    await expect.poll(() => echoes, { timeout: 10_000 }).toEqual(["echo:open-1"]);
     await collector.close(); // 500 ms of grace, then what is open ends
     const status = await ended;
     expect(status.code).toBe(grpc.status.UNAVAILABLE);

@@ -179,14 +179,16 @@ describe("the dashboard API", () => {
     ]);
     // Collectors report themselves once a second.
     await expect
-      .poll(async () =>
-        (await json<typeof overview>("/ui/api/overview")).collectors.map((c) => c.id),
+      .poll(
+        async () => (await json<typeof overview>("/ui/api/overview")).collectors.map((c) => c.id),
+        { timeout: 10_000 },
       )
       .toContain(guarded.config.collectorId);
     // Side's events wait for a worker: their age grows.
     await expect
       .poll(
         async () => (await json<typeof overview>("/ui/api/overview")).queues[0]!.oldestPendingAgeMs,
+        { timeout: 10_000 },
       )
       .toBeGreaterThan(0);
     const later = await json<typeof overview>("/ui/api/overview");

@@ -54,7 +54,7 @@ export const METRICS = [
   {
     name: "eventpipe_collector_events_refused_total",
     type: "counter",
-    help: "Events refused for now (the client may retry), by cause: backlog, redis_full, redis_down, shutting_down.",
+    help: "Events refused for now (the client may retry), by cause: backlog, redis_full, redis_down, not_replicated, shutting_down.",
     labels: ["rpc", "cause"],
     owner: "collector",
   },

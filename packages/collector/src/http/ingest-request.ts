@@ -4,7 +4,7 @@
 // positions in the request, whichever step rejected the event.
 import { type Rejection, type RejectionReason, rejectionReasonToJSON } from "@eventpipe/proto";
 import type { IngestCore } from "../core.js";
-import { RedisUnavailableError } from "../errors.js";
+import { NotReplicatedError, RedisUnavailableError } from "../errors.js";
 import type { IncomingEvent } from "../incoming.js";
 import { MAX_REPORTED_REJECTIONS } from "../ingest.js";
 import { acquireBudget } from "./budget.js";
@@ -169,9 +169,11 @@ export async function ingestEvents(
       const { failure, stored } = written;
       // The message of a Redis failure counts what this whole request stored.
       const cause =
-        failure instanceof RedisUnavailableError
-          ? new RedisUnavailableError(stored, failure.cause)
-          : failure;
+        failure instanceof NotReplicatedError
+          ? new NotReplicatedError(stored, failure.replicas, failure.wanted, failure.timeoutMs)
+          : failure instanceof RedisUnavailableError
+            ? new RedisUnavailableError(stored, failure.cause)
+            : failure;
       throw new IngestFailedError(cause, stored, prepared.assignedIds);
     }
   }
