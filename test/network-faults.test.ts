@@ -191,6 +191,10 @@ describe("network faults between the producer and the collector", () => {
     const { startCollector, startWorker, producer, send, expectNothingLost } = run();
     const { port } = await startCollector();
     const proxy = await proxyTo(port);
+    // Acks take a 40 ms round trip while a batch goes out every 10 ms, so batches are always in
+    // flight when a cut comes: each cut leaves some unacknowledged, which must be resent. (On
+    // a fast link the cuts can all land between an ack and the next batch, resending nothing.)
+    proxy.setMode({ kind: "latency", ms: 20 });
     const events = producer({ address: proxy.address, batchSize: 100 });
     const done = send(events, 20_000, 10_000);
     for (let cut = 1; cut <= 5; cut++) {
