@@ -18,8 +18,8 @@ import {
   RedisUnavailableError,
   ShuttingDownError,
 } from "./errors.js";
-import { reasonName } from "./http/ingest-request.js";
 import type { ChunkWriter } from "./ingest.js";
+import { reasonName } from "./rejection-names.js";
 
 export interface CollectorMetrics {
   readonly registry: MetricRegistry;

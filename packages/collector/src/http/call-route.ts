@@ -6,9 +6,9 @@
 import { Outcome } from "@eventpipe/proto";
 import type { FastifyInstance } from "fastify";
 import { CALL_MESSAGES, SHUT_DOWN_WHILE_WAITING } from "../call/caller.js";
+import { reasonName } from "../rejection-names.js";
 import { type DoorContext, requestSignal } from "./context.js";
 import { badRequest, HttpError } from "./errors.js";
-import { reasonName } from "./ingest-request.js";
 import { eventFromJson } from "./json-event.js";
 
 const TIMEOUT_HEADER = "eventpipe-timeout-ms";

@@ -8,10 +8,9 @@
 // No new RejectionReason: a missing id or type has its reason already (missing_id,
 // missing_type); a missing source or specversion, or a specversion other than "1.0", is
 // `malformed` with a message that names the attribute. Limits and schemas are the core's job.
-import type { Rejection } from "@eventpipe/proto";
 import { RejectionReason } from "@eventpipe/proto";
-import { type IncomingEvent, incomingFromEvent } from "../incoming.js";
-import type { PreparedEvents } from "./ingest-request.js";
+import { incomingFromEvent } from "../incoming.js";
+import { type PreparedEvents, prepareOutcomes } from "./ingest-request.js";
 import { type JsonEventOutcome, parseRfc3339 } from "./json-event.js";
 
 /** The one version this collector reads. */
@@ -206,29 +205,6 @@ export function cloudEventFromJson(value: unknown, nowMs: number): JsonEventOutc
     nowMs,
     jsonName,
   );
-}
-
-/** Outcomes by request index to what ingestEvents takes. */
-export function prepareOutcomes(outcomes: readonly JsonEventOutcome[]): PreparedEvents {
-  const events: IncomingEvent[] = [];
-  const positions: number[] = [];
-  const rejections: Rejection[] = [];
-  for (let index = 0; index < outcomes.length; index++) {
-    const outcome = outcomes[index]!;
-    if (outcome.ok) {
-      events.push(outcome.event);
-      positions.push(index);
-    } else {
-      const { eventId, reason, message } = outcome;
-      rejections.push({ index, eventId: eventId.slice(0, 128), reason, message });
-    }
-  }
-  return {
-    events,
-    positions: rejections.length === 0 ? undefined : positions,
-    rejections,
-    assignedIds: [],
-  };
 }
 
 /** The events of a structured (one) or batched (a list) body. */

@@ -4,7 +4,7 @@
 // and 503 with Retry-After).
 import type { FastifyInstance } from "fastify";
 import { cloudEventFromBinary, isBinaryCloudEvent } from "./cloudevents-binary.js";
-import { prepareCloudEvents, prepareOutcomes } from "./cloudevents-event.js";
+import { prepareCloudEvents } from "./cloudevents-event.js";
 import { type DoorContext, requestSignal } from "./context.js";
 import { badRequest } from "./errors.js";
 import { addEventBodyParsers, type EventsBody } from "./event-bodies.js";
@@ -12,6 +12,7 @@ import {
   ingestEvents,
   type PreparedEvents,
   prepareJsonEvents,
+  prepareOutcomes,
   prepareProtobufEvents,
 } from "./ingest-request.js";
 

@@ -2,14 +2,15 @@
 // collector-wide budget, writer.write per chunk (validation, schemas, dedup, atomic enqueue),
 // and the reply summary, the same counts as the gRPC StreamSummary. Rejection indexes are
 // positions in the request, whichever step rejected the event.
-import { type Rejection, type RejectionReason, rejectionReasonToJSON } from "@eventpipe/proto";
+import type { Rejection } from "@eventpipe/proto";
 import type { IngestCore } from "../core.js";
 import { NotReplicatedError, RedisUnavailableError } from "../errors.js";
 import type { IncomingEvent } from "../incoming.js";
 import { MAX_REPORTED_REJECTIONS } from "../ingest.js";
+import { reasonName } from "../rejection-names.js";
 import { acquireBudget } from "./budget.js";
 import type { DoorContext, RequestSignal } from "./context.js";
-import { eventFromJson } from "./json-event.js";
+import { eventFromJson, type JsonEventOutcome } from "./json-event.js";
 
 export interface PreparedEvents {
   /** The events to hand to the core. */
@@ -44,27 +45,18 @@ export interface IngestSummary {
   readonly assignedIds: readonly AssignedId[];
 }
 
-const PREFIX = "REJECTION_REASON_";
-const reasonNames = new Map<RejectionReason, string>();
-
-/** "REJECTION_REASON_SCHEMA_VIOLATION" → "schema_violation". */
-export function reasonName(reason: RejectionReason): string {
-  let name = reasonNames.get(reason);
-  if (name === undefined) {
-    const full = rejectionReasonToJSON(reason);
-    name = (full.startsWith(PREFIX) ? full.slice(PREFIX.length) : full).toLowerCase();
-    reasonNames.set(reason, name);
-  }
-  return name;
+export function prepareJsonEvents(values: readonly unknown[], nowMs: number): PreparedEvents {
+  return prepareOutcomes(values.map((value) => eventFromJson(value, nowMs)));
 }
 
-export function prepareJsonEvents(values: readonly unknown[], nowMs: number): PreparedEvents {
+/** Per-event outcomes, by request index, to what ingestEvents takes. */
+export function prepareOutcomes(outcomes: readonly JsonEventOutcome[]): PreparedEvents {
   const events: IncomingEvent[] = [];
   const positions: number[] = [];
   const rejections: Rejection[] = [];
   const assignedIds: AssignedId[] = [];
-  for (let index = 0; index < values.length; index++) {
-    const outcome = eventFromJson(values[index], nowMs);
+  for (let index = 0; index < outcomes.length; index++) {
+    const outcome = outcomes[index]!;
     if (outcome.ok) {
       events.push(outcome.event);
       positions.push(index);
