@@ -123,6 +123,7 @@ export function eventOf(type: string, fields: Partial<Omit<Event, "type">> = {})
     source: "call.test",
     attributes: {},
     schemaVersion: 0,
+    partitionKey: "",
     ...fields,
   };
 }

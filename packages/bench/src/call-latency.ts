@@ -90,6 +90,7 @@ function callOnce(client: EventServiceClient, n: number): Promise<void> {
     source: "bench-call",
     attributes: {},
     schemaVersion: 0,
+    partitionKey: "",
   };
   const request: CallRequest = { event };
   return new Promise((resolve, reject) => {

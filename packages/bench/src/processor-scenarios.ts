@@ -109,6 +109,7 @@ async function fill(redis: BenchRedis, queue: string, events: number): Promise<v
         source: "bench",
         attributes: {},
         schemaVersion: 0,
+        partitionKey: "",
       };
       entries.push({ eventId: event.eventId, envelope: encodeNewEvent(event, now) });
     }

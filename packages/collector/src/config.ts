@@ -11,6 +11,7 @@ import {
   readList,
   readLogLevel,
   readOptionalHostPort,
+  readQueuePartitions,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -45,6 +46,8 @@ export interface CollectorConfig {
   readonly redis: RedisConnection;
   /** QUEUE_NAME: the queue of every event when there is no pipeline file. */
   readonly queueName: string;
+  /** QUEUE_PARTITIONS: each queue is split into this many partitions (partitions.ts). */
+  readonly queuePartitions: number;
   /** The pipeline file (EVENTPIPE_CONFIG): routes by event type to queues. */
   readonly pipeline: Pipeline;
   /** Unique per process: names the channel where the answers to its Calls arrive. */
@@ -132,6 +135,7 @@ export function readCollectorConfig(env: Env = process.env): CollectorConfig {
     redis: readRedisConnection(env),
     queueName,
     pipeline: readPipeline(env, queueName),
+    queuePartitions: readQueuePartitions(env),
     collectorId: readString(
       env,
       "COLLECTOR_ID",

@@ -18,6 +18,7 @@ import { EventBudget } from "./event-budget.js";
 import { createHealthMonitor, type HealthMonitor } from "./health.js";
 import { type ChunkWriter, createChunkWriter } from "./ingest.js";
 import type { CollectorMetrics } from "./metrics.js";
+import { createQueueLayout } from "./queue-layout.js";
 import { createRoutedStores } from "./routing.js";
 
 /** How often each collector looks for schemas registered through another one. */
@@ -53,11 +54,13 @@ export function createIngestCore(
   const schemas = createSchemaRegistry(redis);
   const validators = createSchemaValidators(schemas);
   const health = createHealthMonitor(redis, config.healthCheckIntervalMs, logger);
+  const layout = createQueueLayout(redis, config, logger);
   const writer = createChunkWriter(
     redis,
-    createRoutedStores(redis, config.pipeline, metrics?.instrumentEnqueuer),
+    createRoutedStores(redis, config.pipeline, config.queuePartitions, metrics?.instrumentEnqueuer),
     config,
     validators,
+    layout,
   );
   const writers = new Map<string, ChunkWriter>();
   const writerFor = (rpc: string) => {
@@ -83,6 +86,7 @@ export function createIngestCore(
       if (redis.status !== "ready") {
         await once(redis, "ready", { signal: AbortSignal.timeout(READY_WAIT_MS) }).catch(() => {});
       }
+      await layout.start();
       await validators.start(SCHEMA_REFRESH_MS, (error) =>
         logger.warn({ err: (error as Error).message }, "refreshing schemas failed"),
       );
@@ -96,6 +100,7 @@ export function createIngestCore(
       await Promise.race([subscribed, delay(READY_WAIT_MS, undefined, { ref: false })]);
     },
     stop() {
+      layout.stop();
       replies.close();
       validators.close();
       health.stop();

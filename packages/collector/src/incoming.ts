@@ -29,6 +29,9 @@ export interface EventView {
   /** The largest attribute, key plus value, in bytes, and its key. */
   readonly largestAttributeBytes: number;
   readonly largestAttributeKey: string;
+  /** Chooses the queue partition; empty: the event id does. */
+  readonly partitionKey: string;
+  readonly partitionKeyBytes: number;
 }
 
 export interface IncomingEvent extends EventView {
@@ -56,6 +59,7 @@ export const EVENT_TAGS = Object.freeze({
   source: tagOf(5, LEN),
   attribute: tagOf(6, LEN),
   schemaVersion: tagOf(7, WireType.Varint),
+  partitionKey: tagOf(8, LEN),
   /** Inside an attribute map entry. */
   entryKey: tagOf(1, LEN),
   entryValue: tagOf(2, LEN),
@@ -68,6 +72,7 @@ const {
   source: SOURCE,
   attribute: ATTRIBUTE,
   schemaVersion: SCHEMA_VERSION,
+  partitionKey: PARTITION_KEY,
 } = EVENT_TAGS;
 
 /** Skips a length-delimited field's body without copying it; returns its length. */
@@ -93,6 +98,8 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
   let attributeCount = 0;
   let largestAttributeBytes = 0;
   let largestAttributeKey = "";
+  let partitionKey = "";
+  let partitionKeyBytes = 0;
   while (reader.pos < end) {
     const tag = reader.uint32();
     switch (tag) {
@@ -113,6 +120,10 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
         break;
       case SCHEMA_VERSION:
         schemaVersion = reader.uint32();
+        break;
+      case PARTITION_KEY:
+        partitionKeyBytes = peekLength(reader);
+        partitionKey = reader.string();
         break;
       case SOURCE:
         sourceBytes = skipLength(reader);
@@ -145,6 +156,8 @@ function scanEvent(reader: BinaryReader, buffer: Uint8Array, end: number): Incom
     attributeCount,
     largestAttributeBytes,
     largestAttributeKey,
+    partitionKey,
+    partitionKeyBytes,
     bytes: buffer.subarray(start, end),
   };
 }

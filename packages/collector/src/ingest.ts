@@ -120,12 +120,18 @@ export function createChunkWriter(
   config: CollectorConfig,
   /** Registered JSON Schemas to enforce; none when omitted. */
   schemas?: SchemaValidators,
+  /** The queues' partition counts; writes wait for them to be adopted (queue-layout.ts). */
+  layout?: { readonly adopted: boolean },
 ): ChunkWriter {
   const allowed =
     config.limits.allowedTypes.length > 0 ? new Set(config.limits.allowedTypes) : undefined;
   const limits: EnqueueLimits = {
     dedupWindowMs: config.dedupWindowMs,
     maxBacklog: config.maxBacklog,
+    waitReplicas:
+      config.waitReplicas > 0
+        ? { count: config.waitReplicas, timeoutMs: config.waitReplicasTimeoutMs }
+        : undefined,
   };
 
   async function enqueue(store: Enqueuer, entries: EnqueueEntry[]) {
@@ -134,18 +140,15 @@ export function createChunkWriter(
       // connection has no offline queue, so a Redis that stays away becomes UNAVAILABLE.
       if (redis.status !== "ready") await waitForReady(redis, READY_WAIT_MS);
       const result = await store.enqueue(entries, limits);
-      if (config.waitReplicas > 0) {
-        // WAIT covers every earlier write of this connection, this chunk's included (and, for
-        // a resend that stored nothing, the first run's): acknowledged means on the replicas.
-        const replicas = await redis.wait(config.waitReplicas, config.waitReplicasTimeoutMs);
-        if (replicas < config.waitReplicas) {
-          throw new NotReplicatedError(
-            0,
-            replicas,
-            config.waitReplicas,
-            config.waitReplicasTimeoutMs,
-          );
-        }
+      // WAIT covered every earlier write of the connection to that node, this chunk's included
+      // (and, for a resend that stored nothing, the first run's): acknowledged means replicated.
+      if (result.replicas !== undefined && result.replicas < config.waitReplicas) {
+        throw new NotReplicatedError(
+          0,
+          result.replicas,
+          config.waitReplicas,
+          config.waitReplicasTimeoutMs,
+        );
       }
       return result;
     } catch (error) {
@@ -166,6 +169,9 @@ export function createChunkWriter(
       if (schemas !== undefined && !schemas.loaded) {
         throw new RedisUnavailableError(0, new Error("the registered schemas are not loaded yet"));
       }
+      if (layout !== undefined && !layout.adopted) {
+        throw new RedisUnavailableError(0, new Error("the queues' partition counts are not checked yet"));
+      }
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);
       const rejections: Rejection[] = [];
@@ -182,7 +188,7 @@ export function createChunkWriter(
           }
         }
         if (problem === undefined) {
-          const store = stores.enqueuerFor(event.type);
+          const store = stores.enqueuerFor(event.type, event.partitionKey || event.eventId);
           let entries = groups.get(store);
           if (entries === undefined) {
             entries = [];

@@ -1,38 +1,53 @@
 // Where each event is stored: the pipeline file's routes by event type (first match wins, the
 // rest to `default`), one enqueuer per route that stores into its queue, or into each of its
-// queues at once for a fan-out route. Without a pipeline file there is one route, `default`,
-// to QUEUE_NAME, and routing costs nothing.
+// queues at once for a fan-out route. With QUEUE_PARTITIONS > 1 each route has one enqueuer per
+// partition and the event's partition key (else its id) picks one. Without a pipeline file
+// there is one route, `default`, to QUEUE_NAME, and routing costs nothing.
 import { createRouter, type Pipeline } from "@eventpipe/pipeline";
-import { createEnqueuer, type Enqueuer, queueKeys } from "@eventpipe/queue";
+import { createEnqueuer, type Enqueuer, partitionKeys, partitionOf } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 
 export interface RoutedStores {
-  /** Stores events of this type: in one queue, or a copy in each queue of a fan-out route. */
-  enqueuerFor(type: string): Enqueuer;
+  /**
+   * Stores events of this type with this partition key: in one queue, or a copy in each queue
+   * of a fan-out route, in the key's partition.
+   */
+  enqueuerFor(type: string, partitionKey: string): Enqueuer;
 }
 
 export function createRoutedStores(
   redis: Redis,
   pipeline: Pipeline,
+  partitions: number,
   /** Wraps each enqueuer (metrics time the writes). */
   wrap: (enqueuer: Enqueuer) => Enqueuer = (enqueuer) => enqueuer,
 ): RoutedStores {
   const router = createRouter(pipeline.routes);
-  // Routes with the same queues share an enqueuer, so their events share script calls.
-  const byQueues = new Map<string, Enqueuer>();
-  const byRoute = new Map<string, Enqueuer>();
+  // Routes with the same queues share enqueuers, so their events share script calls.
+  const byQueues = new Map<string, Enqueuer[]>();
+  const byRoute = new Map<string, Enqueuer[]>();
   for (const route of pipeline.routes) {
     const queues = route.queues.join(" ");
-    let enqueuer = byQueues.get(queues);
-    if (enqueuer === undefined) {
-      enqueuer = wrap(createEnqueuer(redis, route.queues.map(queueKeys)));
-      byQueues.set(queues, enqueuer);
+    let enqueuers = byQueues.get(queues);
+    if (enqueuers === undefined) {
+      const layouts = route.queues.map((queue) => partitionKeys(queue, partitions));
+      enqueuers = Array.from({ length: partitions }, (_, p) =>
+        wrap(createEnqueuer(redis, layouts.map((layout) => layout[p]!))),
+      );
+      byQueues.set(queues, enqueuers);
     }
-    byRoute.set(route.name, enqueuer);
+    byRoute.set(route.name, enqueuers);
   }
   const only = byQueues.size === 1 ? [...byQueues.values()][0] : undefined;
+  const routeOf = (type: string) => byRoute.get(router.routeFor(type).name)!;
+  if (partitions === 1) {
+    const first = only?.[0];
+    return {
+      enqueuerFor: first !== undefined ? () => first : (type) => routeOf(type)[0]!,
+    };
+  }
   return {
-    enqueuerFor:
-      only !== undefined ? () => only : (type) => byRoute.get(router.routeFor(type).name)!,
+    enqueuerFor: (type, partitionKey) =>
+      (only ?? routeOf(type))[partitionOf(partitionKey, partitions)]!,
   };
 }

@@ -31,6 +31,12 @@ export function validateEvent(
       message: tooLong("event_id", event.idBytes, limits.maxIdBytes),
     };
   }
+  if (event.partitionKeyBytes > limits.maxIdBytes) {
+    return {
+      reason: RejectionReason.REJECTION_REASON_PARTITION_KEY_TOO_LONG,
+      message: tooLong("partition_key", event.partitionKeyBytes, limits.maxIdBytes),
+    };
+  }
   if (event.typeBytes === 0) {
     return { reason: RejectionReason.REJECTION_REASON_MISSING_TYPE, message: "type is empty" };
   }

@@ -25,6 +25,7 @@ const base: EventFields = {
   source: "web",
   attributes: {},
   schemaVersion: 0,
+  partitionKey: "",
 };
 
 describe("encodeJsonEvent", () => {
@@ -38,6 +39,8 @@ describe("encodeJsonEvent", () => {
     ["a timestamp past 2^32", { timestamp: 2 ** 32 + 5 }],
     ["schema versions", { schemaVersion: 4_294_967_295 }],
     ["a small schema version", { schemaVersion: 3 }],
+    ["a partition key", { partitionKey: "account-42" }],
+    ["a partition key with a schema version", { partitionKey: "clé", schemaVersion: 9 }],
     ["multi-byte text", { type: "été_✓", source: "源", payload: '"😀"' }],
     ["lone surrogates", { eventId: "a\ud800b", type: "\udc00", source: "\ud83d" }],
     ["a long payload", { payload: JSON.stringify({ text: "x".repeat(70_000) }) }],

@@ -12,6 +12,7 @@ function eventOf(payload: string, attributes: Record<string, string> = {}): Even
     source: "echo-processor.test",
     attributes,
     schemaVersion: 0,
+    partitionKey: "",
   };
 }
 

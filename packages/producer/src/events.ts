@@ -13,6 +13,7 @@ export function newEvent(type: string, fields: Partial<Omit<Event, "type">> = {}
     source: "",
     attributes: {},
     schemaVersion: 0,
+    partitionKey: "",
     ...fields,
   };
 }

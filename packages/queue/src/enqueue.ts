@@ -3,7 +3,7 @@
 import type { Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
-import { type ScriptArg, scripts } from "./script-commands.js";
+import { type ScriptArg, type ScriptPipeline, scripts } from "./script-commands.js";
 
 export interface EnqueueEntry {
   readonly eventId: string;
@@ -15,6 +15,8 @@ export interface EnqueueResult {
   readonly stored: number;
   /** Events no queue stored: their ids were seen within the dedup window. */
   readonly duplicates: number;
+  /** Replicas that confirmed the write when `limits.waitReplicas` asked for them. */
+  readonly replicas?: number;
 }
 
 export interface EnqueueLimits {
@@ -22,6 +24,12 @@ export interface EnqueueLimits {
   readonly dedupWindowMs: number;
   /** 0 disables the backlog limit (it applies to each queue). */
   readonly maxBacklog: number;
+  /**
+   * Replicas that must confirm the write (Redis WAIT), and how long to wait for them; the
+   * result says how many did. WAIT goes in one pipeline with the script, so on Redis Cluster
+   * it reaches the primary that took the write.
+   */
+  readonly waitReplicas?: { readonly count: number; readonly timeoutMs: number };
 }
 
 /** Stores events in one or several queues, all copies or none. */
@@ -61,9 +69,24 @@ export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqu
         args[head + i] = entry.eventId;
         args[head + n + i] = entry.envelope;
       }
-      const [status, a, b] = (await run.epEnqueue(...args)) as [number, number, number?];
+      const wait = limits.waitReplicas;
+      let reply: [number, number, number?];
+      let replicas: number | undefined;
+      if (wait === undefined || wait.count === 0) {
+        reply = (await run.epEnqueue(...args)) as typeof reply;
+      } else {
+        const pipeline = redis.pipeline() as unknown as ScriptPipeline;
+        pipeline.epEnqueue(...args).wait(wait.count, wait.timeoutMs);
+        const [stored, waited] = (await pipeline.exec()) ?? [];
+        if (stored?.[0]) throw stored[0];
+        reply = stored?.[1] as typeof reply;
+        // WAIT fails only with the connection, and then the write's fate is unknown too.
+        if (waited?.[0]) throw waited[0];
+        replicas = waited?.[1] as number;
+      }
+      const [status, a, b] = reply;
       if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
-      return { stored: a, duplicates: b ?? 0 };
+      return { stored: a, duplicates: b ?? 0, replicas };
     },
   };
 }

@@ -51,6 +51,16 @@ export type { ListenedEvent, ListenerOptions, QueueListener, Renewal } from "./l
 export { createListener, LISTENER_BUFFER } from "./listener.js";
 export type { ScriptFile } from "./lua-scripts.js";
 export { defineScripts } from "./lua-scripts.js";
+export {
+  adoptPartitionCount,
+  MAX_QUEUE_PARTITIONS,
+  PartitionCountError,
+  partitionCountKey,
+  partitionKeys,
+  partitionOf,
+  readPartitionCount,
+  readQueuePartitions,
+} from "./partitions.js";
 export type { QueueState } from "./queue-state.js";
 export { readQueueState } from "./queue-state.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";

@@ -28,6 +28,8 @@ export interface QueueKeys {
   readonly processedByWorker: string;
   /** HASH worker id -> first sequence of its latest claim that took events (claim-4.lua). */
   readonly claimMarks: string;
+  /** STRING: the queue's partition count (partitions.ts); only the unpartitioned keys use it. */
+  readonly partitionCount: string;
   /** ZSET listener id -> end of its lease (Redis clock, ms): who watches (feed-listeners.lua). */
   readonly listeners: string;
   /** LIST of copies of stored events one listener has not read yet (capped). */
@@ -59,6 +61,7 @@ export function queueKeys(name: string): QueueKeys {
     processedByWorker: `${tag}:processed-by-worker`,
     claimMarks: `${tag}:claim-marks`,
     listeners: `${tag}:listeners`,
+    partitionCount: `${tag}:partitions`,
     // Spelled as the feed script derives them from `listeners`.
     listener: (listenerId: string) => `${tag}:listeners:${listenerId}`,
     listenerDropped: (listenerId: string) => `${tag}:listeners:${listenerId}:dropped`,

@@ -14,6 +14,7 @@ import {
   readLogLevel,
   readOptionalHostPort,
   readOptionalString,
+  readQueuePartitions,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -22,6 +23,8 @@ export interface WorkerConfig {
   readonly redis: RedisConnection;
   /** QUEUE_NAME: the queue served when there is no pipeline file. */
   readonly queueName: string;
+  /** QUEUE_PARTITIONS: each queue is split into this many partitions (partitions.ts). */
+  readonly queuePartitions: number;
   /** The pipeline file (EVENTPIPE_CONFIG): routes, their queues and processors. */
   readonly pipeline: Pipeline;
   /** WORKER_ROUTES: the routes whose processors this process runs; undefined: all. */
@@ -86,6 +89,7 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
     redis: readRedisConnection(env),
     queueName,
     pipeline: readPipeline(env, queueName),
+    queuePartitions: readQueuePartitions(env),
     routes: routes.length > 0 ? routes : undefined,
     workerId,
     concurrency: readInteger(env, "WORKER_CONCURRENCY", d.concurrency, { min: 1, max: 100_000 }),

@@ -32,6 +32,7 @@ function eventOf(payload: string, attributes: Record<string, string> = {}): Even
     source: "grpc-processor.test",
     attributes,
     schemaVersion: 0,
+    partitionKey: "",
   };
 }
 

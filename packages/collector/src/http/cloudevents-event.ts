@@ -113,6 +113,8 @@ export function incomingFromCloudEvent(
     source,
     attributes: parts.attributes,
     schemaVersion: 0,
+    // The Partitioning extension's attribute picks the queue partition, as it does on brokers.
+    partitionKey: parts.attributes.partitionkey ?? "",
   });
   return { ok: true, event, assignedId: false };
 }

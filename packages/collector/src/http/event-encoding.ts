@@ -15,6 +15,8 @@ export interface EventFields {
   readonly source: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly schemaVersion: number;
+  /** "" for none: the event id picks the partition. */
+  readonly partitionKey: string;
 }
 
 const {
@@ -25,6 +27,7 @@ const {
   source: SOURCE,
   attribute: ATTRIBUTE,
   schemaVersion: SCHEMA_VERSION,
+  partitionKey: PARTITION_KEY,
   entryKey: ENTRY_KEY,
   entryValue: ENTRY_VALUE,
 } = EVENT_TAGS;
@@ -106,11 +109,13 @@ function writeString(buffer: Buffer, at: number, tag: number, text: string, byte
 
 /** Encodes `fields` as an Event; omits defaults the way Event.encode does. */
 export function encodeJsonEvent(fields: EventFields): IncomingEvent {
-  const { eventId, type, timestamp, payload, source, attributes, schemaVersion } = fields;
+  const { eventId, type, timestamp, payload, source, attributes, schemaVersion, partitionKey } =
+    fields;
   const idBytes = Buffer.byteLength(eventId, "utf8");
   const typeBytes = Buffer.byteLength(type, "utf8");
   const payloadBytes = Buffer.byteLength(payload, "utf8");
   const sourceBytes = Buffer.byteLength(source, "utf8");
+  const partitionKeyBytes = partitionKey === "" ? 0 : Buffer.byteLength(partitionKey, "utf8");
   const negative = timestampVarint(timestamp);
   let size = 0;
   if (idBytes > 0) size += fieldSize(idBytes);
@@ -119,6 +124,7 @@ export function encodeJsonEvent(fields: EventFields): IncomingEvent {
   if (payloadBytes > 0) size += fieldSize(payloadBytes);
   if (sourceBytes > 0) size += fieldSize(sourceBytes);
   if (schemaVersion !== 0) size += 1 + varintSize(schemaVersion);
+  if (partitionKeyBytes > 0) size += fieldSize(partitionKeyBytes);
 
   // Attributes: sizes first (a map entry's length prefix comes before it), kept for the write.
   const keys = Object.keys(attributes);
@@ -180,6 +186,9 @@ export function encodeJsonEvent(fields: EventFields): IncomingEvent {
     bytes[at++] = SCHEMA_VERSION;
     at = writeVarint(bytes, at, schemaVersion);
   }
+  if (partitionKeyBytes > 0) {
+    at = writeString(bytes, at, PARTITION_KEY, partitionKey, partitionKeyBytes);
+  }
   if (at !== size) throw new Error(`encoded ${at} bytes of an event sized ${size}`);
   return {
     eventId: asDecoded(eventId),
@@ -194,6 +203,8 @@ export function encodeJsonEvent(fields: EventFields): IncomingEvent {
     attributeCount: keys.length,
     largestAttributeBytes,
     largestAttributeKey: asDecoded(largestAttributeKey),
+    partitionKey: asDecoded(partitionKey),
+    partitionKeyBytes,
     bytes,
   };
 }

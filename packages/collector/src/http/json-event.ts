@@ -101,6 +101,8 @@ export function eventFromJson(value: unknown, nowMs: number): JsonEventOutcome {
   ) {
     return malformed(knownId, "schemaVersion must be a non-negative integer");
   }
+  const partitionKey = fields.partitionKey ?? "";
+  if (typeof partitionKey !== "string") return malformed(knownId, "partitionKey must be a string");
   const assignedId = givenId === undefined || givenId === null;
   const eventId = assignedId ? uuidV7(nowMs) : givenId;
   const payload = fields.payload === undefined ? "" : JSON.stringify(fields.payload);
@@ -112,6 +114,7 @@ export function eventFromJson(value: unknown, nowMs: number): JsonEventOutcome {
     source,
     attributes,
     schemaVersion,
+    partitionKey,
   });
   return { ok: true, event, assignedId };
 }

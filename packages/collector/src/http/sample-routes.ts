@@ -63,6 +63,7 @@ export function sampleRoutes(context: DoorContext) {
             source: request.params.client,
             attributes: {},
             schemaVersion: 0,
+            partitionKey: "",
           });
           const summary = await ingestEvents(
             context,

@@ -56,6 +56,8 @@ function resultEvent(source: Event, answer: HandlerResult, route: string, nowMs:
     source: `eventpipe/${route}`,
     attributes,
     schemaVersion: 0,
+    // The result keeps the source's partition key: a key's results stay in order too.
+    partitionKey: source.partitionKey,
   };
 }
 

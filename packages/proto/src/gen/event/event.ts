@@ -52,6 +52,7 @@ export enum RejectionReason {
   REJECTION_REASON_MALFORMED = 11,
   /** REJECTION_REASON_SCHEMA_VIOLATION - The payload does not follow the JSON Schema registered for the event's type. */
   REJECTION_REASON_SCHEMA_VIOLATION = 12,
+  REJECTION_REASON_PARTITION_KEY_TOO_LONG = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -96,6 +97,9 @@ export function rejectionReasonFromJSON(object: any): RejectionReason {
     case 12:
     case "REJECTION_REASON_SCHEMA_VIOLATION":
       return RejectionReason.REJECTION_REASON_SCHEMA_VIOLATION;
+    case 13:
+    case "REJECTION_REASON_PARTITION_KEY_TOO_LONG":
+      return RejectionReason.REJECTION_REASON_PARTITION_KEY_TOO_LONG;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -131,6 +135,8 @@ export function rejectionReasonToJSON(object: RejectionReason): string {
       return "REJECTION_REASON_MALFORMED";
     case RejectionReason.REJECTION_REASON_SCHEMA_VIOLATION:
       return "REJECTION_REASON_SCHEMA_VIOLATION";
+    case RejectionReason.REJECTION_REASON_PARTITION_KEY_TOO_LONG:
+      return "REJECTION_REASON_PARTITION_KEY_TOO_LONG";
     case RejectionReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -198,6 +204,11 @@ export interface Event {
   attributes: { [key: string]: string };
   /** The version of the type's registered JSON Schema the payload follows; 0: the latest. */
   schemaVersion: number;
+  /**
+   * Chooses the queue partition (QUEUE_PARTITIONS): events with the same key keep their order.
+   * Empty: the event id is the key. At most as long as an event id may be.
+   */
+  partitionKey: string;
 }
 
 export interface Event_AttributesEntry {
@@ -275,6 +286,7 @@ function createBaseEvent(): Event {
     source: "",
     attributes: {},
     schemaVersion: 0,
+    partitionKey: "",
   };
 }
 
@@ -303,6 +315,9 @@ export const Event: MessageFns<Event> = {
     });
     if (message.schemaVersion !== 0) {
       writer.uint32(56).uint32(message.schemaVersion);
+    }
+    if (message.partitionKey !== "") {
+      writer.uint32(66).string(message.partitionKey);
     }
     return writer;
   },
@@ -379,6 +394,14 @@ export const Event: MessageFns<Event> = {
             message.schemaVersion = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.partitionKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -421,6 +444,11 @@ export const Event: MessageFns<Event> = {
         : isSet(object.schema_version)
         ? globalThis.Number(object.schema_version)
         : 0,
+      partitionKey: isSet(object.partitionKey)
+        ? globalThis.String(object.partitionKey)
+        : isSet(object.partition_key)
+        ? globalThis.String(object.partition_key)
+        : "",
     };
   },
 
@@ -453,6 +481,9 @@ export const Event: MessageFns<Event> = {
     if (message.schemaVersion !== 0) {
       obj.schemaVersion = Math.round(message.schemaVersion);
     }
+    if (message.partitionKey !== "") {
+      obj.partitionKey = message.partitionKey;
+    }
     return obj;
   },
 
@@ -476,6 +507,7 @@ export const Event: MessageFns<Event> = {
       {},
     );
     message.schemaVersion = object.schemaVersion ?? 0;
+    message.partitionKey = object.partitionKey ?? "";
     return message;
   },
 };

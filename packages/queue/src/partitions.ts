@@ -1,0 +1,103 @@
+// Queue partitions (QUEUE_PARTITIONS). One partition, the default, is the queue as it always
+// was: `event_queue` and `{event_queue}:...`. With N > 1, partition p is laid out like a queue
+// named `event_queue:p`, so each partition has its own hash tag `{event_queue:p}` and lands on
+// its own Redis Cluster slot, with its own pending list, in-flight hashes, delayed set, dead
+// letters and dedup sets. An event's partition follows its partition key (else its id), so a
+// key keeps its order and a resent id meets the dedup sets that saw it first.
+//
+// The count is recorded per queue in `{event_queue}:partitions`: a collector or worker started
+// with another count is refused while the queue still holds events in its recorded layout.
+import { crc32 } from "node:zlib";
+import type { Redis } from "ioredis";
+import { type Env, readInteger } from "./env.js";
+import { type QueueKeys, queueKeys } from "./keys.js";
+
+export const MAX_QUEUE_PARTITIONS = 1024;
+
+export function readQueuePartitions(env: Env): number {
+  return readInteger(env, "QUEUE_PARTITIONS", 1, { min: 1, max: MAX_QUEUE_PARTITIONS });
+}
+
+/** The keys of each partition of a queue, partition 0 first. */
+export function partitionKeys(name: string, count: number): QueueKeys[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_QUEUE_PARTITIONS) {
+    throw new RangeError(`a queue has 1 to ${MAX_QUEUE_PARTITIONS} partitions, got ${count}`);
+  }
+  queueKeys(name); // validates the name
+  if (count === 1) return [queueKeys(name)];
+  return Array.from({ length: count }, (_, p) => queueKeys(`${name}:${p}`));
+}
+
+/** The partition of a partition key (or event id): CRC-32 of its UTF-8 bytes, modulo count. */
+export function partitionOf(key: string, count: number): number {
+  return count === 1 ? 0 : crc32(key) % count;
+}
+
+/** Where a queue's partition count is recorded; it shares the slot of the unpartitioned queue. */
+export function partitionCountKey(name: string): string {
+  return queueKeys(name).partitionCount;
+}
+
+/** The recorded partition count of a queue; 1 when none was recorded (the original layout). */
+export async function readPartitionCount(redis: Redis, name: string): Promise<number> {
+  const recorded = await redis.get(partitionCountKey(name));
+  const count = recorded === null ? 1 : Number(recorded);
+  return Number.isInteger(count) && count >= 1 && count <= MAX_QUEUE_PARTITIONS ? count : 1;
+}
+
+export class PartitionCountError extends Error {
+  override readonly name = "PartitionCountError";
+  readonly code = "EP_PARTITION_COUNT";
+  constructor(
+    readonly queue: string,
+    readonly recorded: number,
+    readonly wanted: number,
+    readonly held: number,
+  ) {
+    super(
+      `queue "${queue}" is split into ${recorded} partition(s) and still holds ${held} events ` +
+        `(pending, retrying, in flight or dead-lettered); QUEUE_PARTITIONS=${wanted} would strand ` +
+        `them. Keep QUEUE_PARTITIONS=${recorded}, or stop the collectors, let the workers drain ` +
+        "the queue, replay or purge its dead letters, then restart everything with the new count",
+    );
+  }
+}
+
+/** Events a layout still holds: pending, waiting to retry, in flight, dead-lettered. */
+async function eventsHeld(redis: Redis, partitions: readonly QueueKeys[]): Promise<number> {
+  let held = 0;
+  for (const keys of partitions) {
+    const [pending, delayed, deadLetters, workers] = await Promise.all([
+      redis.llen(keys.pending),
+      redis.zcard(keys.delayed),
+      redis.llen(keys.deadLetter),
+      redis.zrange(keys.workers, 0, -1),
+    ]);
+    const inFlight = await Promise.all(workers.map((id) => redis.hlen(keys.inflight(id))));
+    held += pending + delayed + deadLetters + inFlight.reduce((sum, n) => sum + n, 0);
+  }
+  return held;
+}
+
+/**
+ * Records the partition count a collector or worker uses for a queue, or refuses it with
+ * PartitionCountError when the queue holds events in a layout with another count.
+ */
+export async function adoptPartitionCount(
+  redis: Redis,
+  name: string,
+  count: number,
+): Promise<void> {
+  partitionKeys(name, count);
+  const key = partitionCountKey(name);
+  const recorded = await readPartitionCount(redis, name);
+  if (recorded !== count) {
+    const held = await eventsHeld(redis, partitionKeys(name, recorded));
+    if (held > 0) throw new PartitionCountError(name, recorded, count, held);
+    // Two processes adopting different counts at once: the later SET wins and the other
+    // process is refused on its next start; the drained queue loses nothing either way.
+    await redis.set(key, String(count));
+    return;
+  }
+  await redis.set(key, String(count), "NX");
+}
