@@ -13,9 +13,11 @@ import {
   createListener,
   DEFAULT_QUEUE_NAME,
   decodeEnvelope,
+  partitionKeys,
   queueKeys,
   type Renewal,
   readInteger,
+  readPartitionCount,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -64,10 +66,11 @@ function readOptions() {
       .filter((type) => type !== "");
     const queues =
       values.queue !== undefined
-        ? [queueKeys(values.queue)]
+        ? [values.queue]
         : queuesOf(
             readPipeline(process.env, readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)),
-          ).map(queueKeys);
+          );
+    for (const queue of queues) queueKeys(queue); // a clear error for a bad name, before Redis
     const leaseMs = readInteger(process.env, "LISTEN_LEASE_MS", 30_000, {
       min: 1000,
       max: 3_600_000,
@@ -100,10 +103,16 @@ async function main(): Promise<void> {
   control.on("error", () => {});
   blocking.on("error", () => {});
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  // A partitioned queue is watched in every partition (its events are copied there).
+  const partitioned = await Promise.all(
+    options.queues.map(async (queue) =>
+      partitionKeys(queue, await readPartitionCount(control, queue)),
+    ),
+  );
   const listener = createListener({
     control,
     blocking,
-    queues: options.queues,
+    queues: partitioned.flat(),
     id,
     leaseMs: options.leaseMs,
   });
@@ -120,7 +129,11 @@ async function main(): Promise<void> {
   process.once("SIGTERM", stop);
 
   report(await listener.renew(), true);
-  const names = options.queues.map((keys) => keys.name).join(", ");
+  const names = options.queues
+    .map((queue, i) =>
+      partitioned[i]!.length > 1 ? `${queue} (${partitioned[i]!.length} partitions)` : queue,
+    )
+    .join(", ");
   console.error(`listen: watching ${names} (Ctrl-C to stop)`);
   const renewal = setInterval(() => {
     renewing = listener.renew().then(

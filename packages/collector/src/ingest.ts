@@ -170,7 +170,10 @@ export function createChunkWriter(
         throw new RedisUnavailableError(0, new Error("the registered schemas are not loaded yet"));
       }
       if (layout !== undefined && !layout.adopted) {
-        throw new RedisUnavailableError(0, new Error("the queues' partition counts are not checked yet"));
+        throw new RedisUnavailableError(
+          0,
+          new Error("the queues' partition counts are not checked yet"),
+        );
       }
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);

@@ -56,7 +56,10 @@ export function createQueueLayout(
         await adoptAll();
       } catch (error) {
         if (error instanceof PartitionCountError) throw error;
-        logger.warn({ err: (error as Error).message }, "checking queue partitions failed; retrying");
+        logger.warn(
+          { err: (error as Error).message },
+          "checking queue partitions failed; retrying",
+        );
         void keepTrying();
       }
     },

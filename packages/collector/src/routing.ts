@@ -32,7 +32,12 @@ export function createRoutedStores(
     if (enqueuers === undefined) {
       const layouts = route.queues.map((queue) => partitionKeys(queue, partitions));
       enqueuers = Array.from({ length: partitions }, (_, p) =>
-        wrap(createEnqueuer(redis, layouts.map((layout) => layout[p]!))),
+        wrap(
+          createEnqueuer(
+            redis,
+            layouts.map((layout) => layout[p]!),
+          ),
+        ),
       );
       byQueues.set(queues, enqueuers);
     }

@@ -1,10 +1,11 @@
 // Where every event of a queue is right now, by event id: the answer to "was anything lost?"
 // that counters cannot give (totals can match by luck). Reads page by page, so it is safe on
 // a live queue, but it reads everything: an operator's and a test's tool, not a hot path.
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { decodeEnvelope } from "./codec.js";
 import { decodeDeadLetter } from "./dead-letter.js";
 import type { QueueKeys } from "./keys.js";
+import { isClusterClient } from "./redis-connection.js";
 
 export interface QueueAudit {
   /** Ids the collector stored within the dedup window (empty when deduplication is off). */
@@ -29,13 +30,17 @@ function globEscape(text: string): string {
 }
 
 async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  // SCAN walks one server: on a cluster, every primary (a queue's keys live on one of them).
+  const servers = isClusterClient(redis) ? (redis as unknown as Cluster).nodes("master") : [redis];
   const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", PAGE);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== "0");
+  for (const server of servers) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await server.scan(cursor, "MATCH", pattern, "COUNT", PAGE);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+  }
   return found;
 }
 

@@ -1,8 +1,17 @@
 // Redis connection settings shared by every service. REDIS_URL wins; the original REDIS_HOST
 // and REDIS_PORT keep working. Passwords are never logged: describeRedis() masks them.
+// REDIS_CLUSTER_NODES=host:port,... connects to a Redis Cluster instead, with the credentials
+// and TLS of REDIS_URL (or REDIS_PASSWORD): see connectRedis.
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
-import { ConfigError, type Env, readInteger, readOptionalString, readString } from "./env.js";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import {
+  ConfigError,
+  type Env,
+  readInteger,
+  readList,
+  readOptionalString,
+  readString,
+} from "./env.js";
 
 export const REDIS_DEFAULTS = Object.freeze({ host: "localhost", port: 6379 });
 
@@ -11,12 +20,31 @@ export interface RedisConnection {
   readonly url: string;
   /** PEM CA to trust for rediss:// (REDIS_TLS_CA_FILE); default: the system's. */
   readonly tlsCaFile?: string;
+  /** REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster; the URL's host is then unused. */
+  readonly clusterNodes?: readonly { readonly host: string; readonly port: number }[];
+}
+
+function readClusterNodes(env: Env): RedisConnection["clusterNodes"] {
+  const seeds = readList(env, "REDIS_CLUSTER_NODES");
+  if (seeds.length === 0) return undefined;
+  return seeds.map((seed) => {
+    const match = /^(.+):(\d{1,5})$/.exec(seed);
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65535) {
+      throw new ConfigError("REDIS_CLUSTER_NODES", seeds.join(","), "host:port,host:port,...");
+    }
+    return { host: match[1]!.replace(/^\[(.*)\]$/, "$1"), port };
+  });
 }
 
 export function readRedisConnection(env: Env): RedisConnection {
   const tlsCaFile = readOptionalString(env, "REDIS_TLS_CA_FILE");
-  const withCa = (connection: RedisConnection): RedisConnection =>
-    tlsCaFile === undefined ? connection : { ...connection, tlsCaFile };
+  const clusterNodes = readClusterNodes(env);
+  const withCa = (connection: RedisConnection): RedisConnection => ({
+    ...connection,
+    ...(tlsCaFile === undefined ? {} : { tlsCaFile }),
+    ...(clusterNodes === undefined ? {} : { clusterNodes }),
+  });
   const url = readOptionalString(env, "REDIS_URL");
   if (url !== undefined) {
     let parsed: URL;
@@ -43,6 +71,10 @@ function maskUrl(url: string): string {
 
 /** The URL with any credentials replaced by ***, for logs. */
 export function describeRedis(connection: RedisConnection): string {
+  if (connection.clusterNodes !== undefined) {
+    const seeds = connection.clusterNodes.map(({ host, port }) => `${host}:${port}`).join(",");
+    return `cluster ${seeds} (${maskUrl(connection.url)})`;
+  }
   return maskUrl(connection.url);
 }
 
@@ -86,5 +118,66 @@ export function connectRedis(
   };
   const tls: RedisOptions =
     connection.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(connection.tlsCaFile) } };
-  return new Redis(connection.url, { ...common, ...byRole[role], ...tls, ...extra });
+  const options: RedisOptions = { ...common, ...byRole[role], ...tls, ...extra };
+  if (connection.clusterNodes !== undefined) {
+    return connectCluster(connection.url, connection.clusterNodes, options);
+  }
+  return new Redis(connection.url, options);
+}
+
+/**
+ * A Redis Cluster client with the role's settings on every node's connection. ioredis runs each
+ * script on the node that owns its keys' slot (every script's keys share one hash tag), loading
+ * it there on first use, and follows MOVED and ASK after a failover or resharding. Each
+ * connectRedis call makes its own client, so a worker's blocking wait holds its own link to
+ * each node and never delays another consumer's commands.
+ *
+ * Typed as Redis: a Cluster answers the same commands, and the few places that need the
+ * difference (duplicate) go through duplicateConnection.
+ */
+function connectCluster(
+  url: string,
+  nodes: NonNullable<RedisConnection["clusterNodes"]>,
+  options: RedisOptions,
+): Redis {
+  const parsed = new URL(url);
+  // The cluster reconnects its nodes by its own strategy (clusterRetryStrategy).
+  const { enableOfflineQueue, retryStrategy: _perNode, ...perNode } = options;
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    scaleReads: "master",
+    // A primary that died is replaced by its replica within the cluster's node timeout:
+    // commands meanwhile retry after these delays (up to maxRedirections times).
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+    maxRedirections: 32,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    redisOptions: {
+      ...perNode,
+      username: decodeURIComponent(parsed.username) || undefined,
+      password: decodeURIComponent(parsed.password) || undefined,
+      ...(parsed.protocol === "rediss:" && perNode.tls === undefined ? { tls: {} } : {}),
+    },
+  };
+  return new Cluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    clusterOptions,
+  ) as unknown as Redis;
+}
+
+/** True for a client made with REDIS_CLUSTER_NODES. */
+export function isClusterClient(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/** A second client with the same settings and these overrides, for a single node or a cluster. */
+export function duplicateConnection(redis: Redis, overrides: RedisOptions): Redis {
+  if (!isClusterClient(redis)) return redis.duplicate(overrides);
+  const cluster = redis as unknown as Cluster;
+  const { enableOfflineQueue, ...perNode } = overrides;
+  return cluster.duplicate(undefined, {
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    redisOptions: { ...cluster.options.redisOptions, ...perNode },
+  }) as unknown as Redis;
 }

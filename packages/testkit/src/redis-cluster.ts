@@ -59,10 +59,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const primaryCount = options.primaries ?? 3;
   const replicasPerPrimary = options.replicasPerPrimary ?? 1;
   if (!Number.isInteger(primaryCount) || primaryCount < 3) {
-    throw new Error(`primaries must be an integer of at least 3 for Redis Cluster, got ${primaryCount}`);
+    throw new Error(
+      `primaries must be an integer of at least 3 for Redis Cluster, got ${primaryCount}`,
+    );
   }
   if (!Number.isInteger(replicasPerPrimary) || replicasPerPrimary < 0) {
-    throw new Error(`replicasPerPrimary must be an integer of at least 0, got ${replicasPerPrimary}`);
+    throw new Error(
+      `replicasPerPrimary must be an integer of at least 0, got ${replicasPerPrimary}`,
+    );
   }
   const folder = mkdtempSync(join(options.baseDir ?? tmpdir(), "eventpipe-redis-cluster-"));
   const nodes: ClusterNode[] = [];
@@ -114,9 +118,13 @@ function describeCluster(nodes: readonly ClusterNode[], folder: string): RedisCl
     },
     async killPrimary(node) {
       const roles = await rolesOf(nodes);
-      if (roles.get(node)?.primary !== true) throw new Error(`node ${node.port} is not a live primary`);
+      if (roles.get(node)?.primary !== true) {
+        throw new Error(`node ${node.port} is not a live primary`);
+      }
       const replicas = nodes.filter((other) => roles.get(other)?.primaryPort === node.port);
-      if (replicas.length === 0) throw new Error(`primary ${node.port} has no replica to take over`);
+      if (replicas.length === 0) {
+        throw new Error(`primary ${node.port} has no replica to take over`);
+      }
       const survivors = nodes.filter((other) => other !== node && roles.has(other));
       await node.server.kill();
       // The others first need node-timeout to suspect it, a majority of primaries to agree it
@@ -192,7 +200,10 @@ function createCluster(ports: readonly number[], replicasPerPrimary: number): Pr
 }
 
 /** What keeps the cluster from being ready, or undefined once it is. */
-async function notReady(ports: readonly number[], primaryCount: number): Promise<string | undefined> {
+async function notReady(
+  ports: readonly number[],
+  primaryCount: number,
+): Promise<string | undefined> {
   let primariesSeen = 0;
   for (const port of ports) {
     const [clusterInfo, replicationInfo] = await ask(port, (redis) =>

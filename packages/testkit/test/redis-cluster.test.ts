@@ -20,7 +20,11 @@ beforeAll(async () => {
   process.stdout.write(`[redis-cluster] 3x1 cluster ready in ${elapsedMs(started)} ms\n`);
   client = new Cluster(
     cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })),
-    { retryDelayOnFailover: 50, retryDelayOnClusterDown: 50, redisOptions: { connectTimeout: 1000 } },
+    {
+      retryDelayOnFailover: 50,
+      retryDelayOnClusterDown: 50,
+      redisOptions: { connectTimeout: 1000 },
+    },
   );
   tags = await tagPerPrimary(cluster);
 });

@@ -25,6 +25,8 @@ export interface WorkerConfig {
   readonly queueName: string;
   /** QUEUE_PARTITIONS: each queue is split into this many partitions (partitions.ts). */
   readonly queuePartitions: number;
+  /** WORKER_PARTITIONS: the partitions this process consumes, ascending; default all. */
+  readonly partitions: readonly number[];
   /** The pipeline file (EVENTPIPE_CONFIG): routes, their queues and processors. */
   readonly pipeline: Pipeline;
   /** WORKER_ROUTES: the routes whose processors this process runs; undefined: all. */
@@ -77,6 +79,27 @@ export function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
 }
 
+/** "0,2,4-5" → [0, 2, 4, 5]; every partition below the count when unset. */
+function readWorkerPartitions(env: Env, count: number): readonly number[] {
+  const items = readList(env, "WORKER_PARTITIONS");
+  if (items.length === 0) return Array.from({ length: count }, (_, p) => p);
+  const chosen = new Set<number>();
+  for (const item of items) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(item);
+    const from = Number(range?.[1]);
+    const to = Number(range?.[2] ?? range?.[1]);
+    if (range === null || from > to || to >= count) {
+      throw new ConfigError(
+        "WORKER_PARTITIONS",
+        items.join(","),
+        `partition numbers or ranges (e.g. 0,2,4-5) below QUEUE_PARTITIONS=${count}`,
+      );
+    }
+    for (let p = from; p <= to; p++) chosen.add(p);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
 export function readWorkerConfig(env: Env = process.env): WorkerConfig {
   const d = WORKER_DEFAULTS;
   const workerId = readString(env, "WORKER_ID", defaultWorkerId());
@@ -85,11 +108,13 @@ export function readWorkerConfig(env: Env = process.env): WorkerConfig {
   }
   const queueName = readString(env, "QUEUE_NAME", d.queueName);
   const routes = readList(env, "WORKER_ROUTES");
+  const queuePartitions = readQueuePartitions(env);
   return Object.freeze({
     redis: readRedisConnection(env),
     queueName,
     pipeline: readPipeline(env, queueName),
-    queuePartitions: readQueuePartitions(env),
+    queuePartitions,
+    partitions: readWorkerPartitions(env, queuePartitions),
     routes: routes.length > 0 ? routes : undefined,
     workerId,
     concurrency: readInteger(env, "WORKER_CONCURRENCY", d.concurrency, { min: 1, max: 100_000 }),

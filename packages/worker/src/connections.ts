@@ -1,5 +1,5 @@
 // The worker's two Redis connections and why each may resend (see connectRedis's roles).
-import { connectRedis } from "@eventpipe/queue";
+import { connectRedis, duplicateConnection } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { WorkerConfig } from "./config.js";
 
@@ -16,7 +16,7 @@ export function connectWorkerRedis(config: WorkerConfig): Redis {
 /** The connection for blocking waits, a copy of the command connection's settings. */
 export function connectBlocking(redis: Redis, config: WorkerConfig): Redis {
   // A blocking wait answers within its timeout; silence well past it means a dead link.
-  return redis.duplicate({
+  return duplicateConnection(redis, {
     connectionName: "eventpipe-blocking",
     socketTimeout: config.blockTimeoutMs + config.leaseMs,
   });

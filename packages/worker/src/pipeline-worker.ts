@@ -1,8 +1,12 @@
 // The worker process's consumers: one per processor of the pipeline file that WORKER_ROUTES
 // selects, each on its route's queue with its own concurrency, so a slow processor never
-// takes another's slots. Without a pipeline file there is one, today's worker.
+// takes another's slots. Without a pipeline file there is one, today's worker. With queue
+// partitions, a processor has one consumer per partition in WORKER_PARTITIONS, each with an
+// equal share of its concurrency and its own blocking connection: every partition is served
+// at the same pace, however deep the others are.
 import type { Pipeline } from "@eventpipe/pipeline";
 import { selectProcessors } from "@eventpipe/pipeline";
+import { adoptPartitionCount, partitionKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { WorkerConfig } from "./config.js";
@@ -38,32 +42,54 @@ export async function createPipelineWorkers({
   const processors: Processor[] = [];
   const workers: Worker[] = [];
   const queues: string[] = [];
-  for (const spec of selectProcessors(pipeline, config.routes)) {
+  const specs = selectProcessors(pipeline, config.routes);
+  // Before any consumer claims: a count that would strand stored events stops the process.
+  const adopted = new Set<string>();
+  for (const spec of specs) {
+    for (const queue of [spec.queue, spec.results?.queue]) {
+      if (queue === undefined || adopted.has(queue)) continue;
+      await adoptPartitionCount(redis, queue, config.queuePartitions);
+      adopted.add(queue);
+    }
+  }
+  for (const spec of specs) {
     const processor = await createProcessor(spec, { config, logger });
     processors.push(processor);
-    workers.push(
-      createWorker({
-        redis,
-        config: {
-          ...config,
-          queueName: spec.queue,
-          concurrency: spec.concurrency ?? config.concurrency,
-        },
-        logger,
-        handler: processor.handler,
-        route: spec.route,
-        results: spec.results,
-        observer: observerFor?.(spec.queue),
-      }),
-    );
-    queues.push(spec.queue);
+    const concurrency = spec.concurrency ?? config.concurrency;
+    const layout = partitionKeys(spec.queue, config.queuePartitions);
+    const results =
+      spec.results === undefined
+        ? undefined
+        : partitionKeys(spec.results.queue, config.queuePartitions);
+    const share = Math.max(1, Math.ceil(concurrency / config.partitions.length));
+    for (const p of config.partitions) {
+      workers.push(
+        createWorker({
+          redis,
+          config: { ...config, queueName: spec.queue, concurrency: share },
+          logger,
+          handler: processor.handler,
+          route: spec.route,
+          results: spec.results,
+          observer: observerFor?.(spec.queue),
+          partition: { keys: layout[p]!, results: results?.[p] },
+        }),
+      );
+      queues.push(spec.queue);
+    }
   }
   return {
     workers,
     get inFlight() {
       return workers.reduce((sum, worker) => sum + worker.inFlight, 0);
     },
-    inFlightByQueue: () => new Map(workers.map((worker, i) => [queues[i]!, worker.inFlight])),
+    inFlightByQueue() {
+      const byQueue = new Map<string, number>();
+      workers.forEach((worker, i) => {
+        byQueue.set(queues[i]!, (byQueue.get(queues[i]!) ?? 0) + worker.inFlight);
+      });
+      return byQueue;
+    },
     async start() {
       await Promise.all(workers.map((worker) => worker.start()));
     },

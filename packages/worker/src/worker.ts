@@ -8,7 +8,7 @@
 // others. See the README's guarantees section.
 import { setMaxListeners } from "node:events";
 import type { ResultsTarget } from "@eventpipe/pipeline";
-import { createQueueStore, type QueueStore, queueKeys } from "@eventpipe/queue";
+import { createQueueStore, type QueueKeys, type QueueStore, queueKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { AckBatcher } from "./ack-batcher.js";
@@ -34,6 +34,11 @@ export interface WorkerDependencies {
   readonly results?: ResultsTarget;
   /** Told of claims, handler runs, acks, retries, dead letters and recoveries (metrics). */
   readonly observer?: WorkerObserver;
+  /**
+   * The queue partition consumed, and the results queue's partition of the same number
+   * (partitions.ts); default: the unpartitioned queue config.queueName.
+   */
+  readonly partition?: { readonly keys: QueueKeys; readonly results?: QueueKeys };
 }
 
 export interface WorkerCounters {
@@ -66,11 +71,14 @@ export function createWorker({
   route = "default",
   results,
   observer = NO_OBSERVER,
+  partition,
 }: WorkerDependencies): Worker {
   const id = config.workerId;
-  const log = logger.child({ worker: id, queue: config.queueName });
-  const store: QueueStore = createQueueStore(redis, queueKeys(config.queueName));
-  const resultsQueue = results === undefined ? undefined : queueKeys(results.queue);
+  const keysConsumed = partition?.keys ?? queueKeys(config.queueName);
+  const log = logger.child({ worker: id, queue: keysConsumed.name });
+  const store: QueueStore = createQueueStore(redis, keysConsumed);
+  const resultsQueue =
+    results === undefined ? undefined : (partition?.results ?? queueKeys(results.queue));
   const keys = store.keys;
   const blocking = connectBlocking(redis, config);
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));

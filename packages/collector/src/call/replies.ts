@@ -3,6 +3,7 @@
 // step as the ack (see @eventpipe/queue complete-5.lua). Any collector of many gets its own
 // callers' replies and no one else's.
 import { CallReply } from "@eventpipe/proto";
+import { duplicateConnection } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -49,7 +50,7 @@ export function createReplyListener(
   // A subscribed connection can do nothing else. Unlike the writer it copies, this one keeps
   // its commands through a reconnect (the subscription waits for Redis, however long) and
   // subscribes again by itself once Redis is back.
-  const subscriber = redis.duplicate({
+  const subscriber = duplicateConnection(redis, {
     enableOfflineQueue: true,
     lazyConnect: true,
     maxRetriesPerRequest: null,
