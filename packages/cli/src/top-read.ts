@@ -1,7 +1,8 @@
 // One reading of everything `pnpm top` shows: each queue's state and counters, and the live
-// collectors' snapshots. Only the queue package's readers: no Redis of its own here.
+// collectors' snapshots. Only the queue package's readers: no Redis of its own here. A queue
+// split into partitions shows as one row, its partitions added up.
 import type { CollectorSnapshot, QueueState, QueueStats } from "@eventpipe/queue";
-import { queueKeys, readCollectors, readQueueState, readQueueStats } from "@eventpipe/queue";
+import { readCollectors, readQueueStateOf, readQueueStatsOf } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 
 export interface QueueReading {
@@ -23,10 +24,9 @@ export async function readTop(redis: Redis, queues: readonly string[]): Promise<
   const [readings, collectors] = await Promise.all([
     Promise.all(
       queues.map(async (queue) => {
-        const keys = queueKeys(queue);
         const [state, stats] = await Promise.all([
-          readQueueState(redis, keys),
-          readQueueStats(redis, keys),
+          readQueueStateOf(redis, queue),
+          readQueueStatsOf(redis, queue),
         ]);
         return { state, stats };
       }),

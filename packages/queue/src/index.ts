@@ -21,13 +21,19 @@ export type {
 export { createQueueStore } from "./commands.js";
 export type { DeadLetter, DeadLetterMeta, DeadLetterReason } from "./dead-letter.js";
 export { decodeDeadLetter, encodeDeadLetter } from "./dead-letter.js";
-export type { DeadLetterFilter } from "./dead-letter-admin.js";
+export type { DeadLetterFilter, QueueDeadLetter } from "./dead-letter-admin.js";
 export {
+  countQueueDeadLetters,
   listDeadLetters,
+  listQueueDeadLetters,
   purgeDeadLetterEntries,
   purgeDeadLetters,
+  purgeQueueDeadLetterEntries,
+  purgeQueueDeadLetters,
   replayDeadLetterEntries,
   replayDeadLetters,
+  replayQueueDeadLetterEntries,
+  replayQueueDeadLetters,
 } from "./dead-letter-admin.js";
 export type { EnqueueEntry, EnqueueLimits, EnqueueResult, Enqueuer } from "./enqueue.js";
 export { createEnqueuer } from "./enqueue.js";
@@ -62,13 +68,15 @@ export {
   readQueuePartitions,
 } from "./partitions.js";
 export type { QueueState } from "./queue-state.js";
-export { readQueueState } from "./queue-state.js";
+export { readQueueState, readQueueStateOf } from "./queue-state.js";
 export type { RedisConnection, RedisRole } from "./redis-connection.js";
 export {
   connectRedis,
   describeRedis,
+  duplicateConnection,
+  isClusterClient,
   REDIS_DEFAULTS,
   readRedisConnection,
 } from "./redis-connection.js";
-export type { QueueStats, WorkerStats } from "./stats.js";
-export { DEFAULT_QUEUE_NAME, readQueueStats } from "./stats.js";
+export type { PartitionStats, QueueStats, WorkerStats } from "./stats.js";
+export { DEFAULT_QUEUE_NAME, readQueueStats, readQueueStatsOf } from "./stats.js";

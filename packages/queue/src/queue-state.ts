@@ -1,9 +1,11 @@
 // A queue's state in one script call (queue-state-4.lua), cheap enough for every metrics
 // scrape: depth, retries waiting, dead letters, live workers, what they hold, and the age of
-// the oldest pending event.
+// the oldest pending event. readQueueStateOf adds up a partitioned queue: one call per
+// partition, all at once.
 import type { Redis } from "ioredis";
 import { decodeEnvelope } from "./codec.js";
-import type { QueueKeys } from "./keys.js";
+import { type QueueKeys, queueKeys } from "./keys.js";
+import { partitionKeys, readPartitionCount } from "./partitions.js";
 import { scripts } from "./script-commands.js";
 
 export interface QueueState {
@@ -44,5 +46,30 @@ export async function readQueueState(redis: Redis, keys: QueueKeys): Promise<Que
     deadLetters,
     liveWorkers,
     oldestPendingAgeMs,
+  };
+}
+
+/**
+ * The whole queue `name` over its recorded partitions: counts summed, the oldest pending age
+ * the largest. liveWorkers is the most any partition has: a worker process registers in every
+ * partition it consumes, so summing would count it once per partition; processes that consume
+ * different partitions (WORKER_PARTITIONS) make it a lower bound.
+ */
+export async function readQueueStateOf(redis: Redis, name: string): Promise<QueueState> {
+  const count = await readPartitionCount(redis, name);
+  if (count === 1) return readQueueState(redis, queueKeys(name));
+  const parts = await Promise.all(
+    partitionKeys(name, count).map((keys) => readQueueState(redis, keys)),
+  );
+  const sum = (figure: (state: QueueState) => number) =>
+    parts.reduce((total, state) => total + figure(state), 0);
+  return {
+    queue: name,
+    pending: sum((s) => s.pending),
+    inFlight: sum((s) => s.inFlight),
+    delayed: sum((s) => s.delayed),
+    deadLetters: sum((s) => s.deadLetters),
+    liveWorkers: Math.max(...parts.map((s) => s.liveWorkers)),
+    oldestPendingAgeMs: Math.max(...parts.map((s) => s.oldestPendingAgeMs)),
   };
 }

@@ -1,11 +1,12 @@
 // Queue state as gauges, read from Redis when Prometheus scrapes: one script call per queue
-// (queue-state-4.lua), shared by the six gauges of one scrape, so a scrape costs a bounded,
-// small amount of Redis work whatever the queue depth. A reading that takes longer than
+// partition (queue-state-4.lua), shared by the six gauges of one scrape, so a scrape costs a
+// bounded, small amount of Redis work whatever the queue depth. A queue split into partitions
+// is one series per gauge, its partitions added up (readQueueStateOf says how). A reading that takes longer than
 // READ_LIMIT_MS (Redis away: a worker's connection holds commands until it is back) is left out
 // of that scrape, so the service's own metrics are still served during an outage.
 
 import { setTimeout as delay } from "node:timers/promises";
-import { type QueueState, queueKeys, readQueueState } from "@eventpipe/queue";
+import { type QueueState, queueKeys, readQueueStateOf } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import { Gauge } from "prom-client";
 import { METRICS, type MetricSpec } from "./metric-catalogue.js";
@@ -28,19 +29,21 @@ export function addQueueGauges(
   redis: Redis,
   queues: readonly string[],
 ): void {
-  const keys = [...new Set(queues)].map(queueKeys);
+  const names = [...new Set(queues)];
+  // A bad name fails here, at start, rather than leaving its gauges out of every scrape.
+  for (const name of names) queueKeys(name);
   // prom-client collects every metric of a scrape at once: the six gauges share the reading
   // in progress, and the next scrape reads anew.
   let reading: Promise<QueueState[]> | undefined;
-  const readOne = (key: (typeof keys)[number]) =>
+  const readOne = (name: string) =>
     Promise.race([
-      readQueueState(redis, key),
+      readQueueStateOf(redis, name),
       delay(READ_LIMIT_MS, undefined, { ref: false }).then(() => {
-        throw new Error(`reading ${key.name} took over ${READ_LIMIT_MS} ms`);
+        throw new Error(`reading ${name} took over ${READ_LIMIT_MS} ms`);
       }),
     ]);
   const read = () => {
-    reading ??= Promise.allSettled(keys.map(readOne))
+    reading ??= Promise.allSettled(names.map(readOne))
       .then((results) =>
         // A queue that cannot be read (Redis away) leaves its gauges out of this scrape.
         results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])),

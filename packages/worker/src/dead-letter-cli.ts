@@ -1,16 +1,20 @@
 // `pnpm dead-letters <list|inspect|replay|purge> [--queue Q] [--type T] [--reason R] [--id EVENT_ID] [--limit N] [--json]`
+// Over every partition the queue has recorded in Redis; a replayed event goes back on the
+// partition that dead-lettered it.
 import { parseArgs } from "node:util";
 import {
   connectRedis,
+  countQueueDeadLetters,
   DEFAULT_QUEUE_NAME,
-  type DeadLetter,
   type DeadLetterFilter,
-  listDeadLetters,
-  purgeDeadLetters,
+  listQueueDeadLetters,
+  purgeQueueDeadLetters,
+  type QueueDeadLetter,
   queueKeys,
+  readPartitionCount,
   readRedisConnection,
   readString,
-  replayDeadLetters,
+  replayQueueDeadLetters,
 } from "@eventpipe/queue";
 
 const USAGE = `usage: dead-letters <command> [filters]
@@ -38,9 +42,11 @@ const filter: DeadLetterFilter = { type: values.type, reason: values.reason, eve
 const filtered =
   values.type !== undefined || values.reason !== undefined || values.id !== undefined;
 
-function describe(entry: DeadLetter) {
+/** `partitioned`: name the partition, which a queue with one partition has no need of. */
+function describe({ entry, partition }: QueueDeadLetter, partitioned: boolean) {
   const event = entry.stored?.event;
   return {
+    ...(partitioned && { partition }),
     eventId: event?.eventId,
     type: event?.type,
     timestamp: event?.timestamp.toString(),
@@ -70,9 +76,9 @@ if (!Number.isInteger(limit) || limit < 1) {
   console.error(`dead-letters: --limit must be a whole number above 0, got ${values.limit}`);
   process.exit(2);
 }
-let keys: ReturnType<typeof queueKeys>;
+let queue: string;
 try {
-  keys = queueKeys(values.queue ?? readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME));
+  queue = queueKeys(values.queue ?? readString(process.env, "QUEUE_NAME", DEFAULT_QUEUE_NAME)).name;
 } catch (error) {
   console.error(`dead-letters: ${(error as Error).message}`);
   process.exit(2);
@@ -82,29 +88,37 @@ const redis = connectRedis(readRedisConnection(process.env), "writer", {
   retryStrategy: () => null,
 });
 try {
+  const partitions = await readPartitionCount(redis, queue);
+  const partitioned = partitions > 1;
   if (command === "list") {
-    const entries = await listDeadLetters(redis, keys, filter, limit);
-    if (values.json) console.log(JSON.stringify(entries.map(describe)));
+    const entries = await listQueueDeadLetters(redis, queue, filter, limit);
+    if (values.json) console.log(JSON.stringify(entries.map((e) => describe(e, partitioned))));
     else {
-      console.log(`${await redis.llen(keys.deadLetter)} dead letters in ${keys.deadLetter}`);
+      const total = await countQueueDeadLetters(redis, queue);
+      console.log(
+        partitioned
+          ? `${total} dead letters in the ${partitions} partitions of ${queue}`
+          : `${total} dead letters in ${queueKeys(queue).deadLetter}`,
+      );
       for (const entry of entries) {
-        const d = describe(entry);
+        const d = describe(entry, partitioned);
+        const where = partitioned ? `${entry.keys.name}  ` : "";
         console.log(
-          `${d.deadLetteredAt}  ${d.reason.padEnd(12)} ${d.type ?? "?"}  ${d.eventId ?? "?"}  ${d.lastError ?? d.message}`,
+          `${d.deadLetteredAt}  ${where}${d.reason.padEnd(12)} ${d.type ?? "?"}  ${d.eventId ?? "?"}  ${d.lastError ?? d.message}`,
         );
       }
     }
   } else if (command === "inspect") {
-    const entries = await listDeadLetters(redis, keys, filter);
+    const entries = await listQueueDeadLetters(redis, queue, filter);
     if (entries.length === 0) {
       console.error(`no dead letter with event id ${values.id}`);
       process.exitCode = 1;
     }
-    for (const entry of entries) console.log(JSON.stringify(describe(entry), null, 2));
+    for (const entry of entries) console.log(JSON.stringify(describe(entry, partitioned), null, 2));
   } else if (command === "replay") {
-    console.log(`replayed ${await replayDeadLetters(redis, keys, filter)} dead letters`);
+    console.log(`replayed ${await replayQueueDeadLetters(redis, queue, filter)} dead letters`);
   } else {
-    console.log(`purged ${await purgeDeadLetters(redis, keys, filter)} dead letters`);
+    console.log(`purged ${await purgeQueueDeadLetters(redis, queue, filter)} dead letters`);
   }
 } catch (error) {
   console.error(`dead-letters: ${(error as Error).message}`);

@@ -1,15 +1,16 @@
 // `pnpm stats [--queue Q] [--json]`: a queue's pending, in-flight, processed and dead-lettered
 // counts, per-type counts and live workers. Without --queue: every queue of the pipeline file
 // (EVENTPIPE_CONFIG), else QUEUE_NAME. --json prints one object for one queue, an array for
-// several.
+// several. A queue split into partitions shows its totals, then a row per partition (in --json,
+// `partitions`); the count is the one recorded in Redis, whatever QUEUE_PARTITIONS says here.
 import { parseArgs } from "node:util";
 import { queuesOf, readPipeline } from "@eventpipe/pipeline";
 import {
   connectRedis,
   DEFAULT_QUEUE_NAME,
+  type PartitionStats,
   type QueueStats,
-  queueKeys,
-  readQueueStats,
+  readQueueStatsOf,
   readRedisConnection,
   readString,
 } from "@eventpipe/queue";
@@ -34,6 +35,32 @@ const redis = connectRedis(readRedisConnection(process.env), "writer", {
   retryStrategy: () => null,
 });
 
+const PARTITION_COLUMNS: readonly [string, (row: PartitionStats) => string | number][] = [
+  ["partition", (row) => row.queue],
+  ["pending", (row) => row.pending],
+  ["in flight", (row) => row.inFlight],
+  ["processed", (row) => row.processed],
+  ["dead letters", (row) => row.deadLettered],
+  ["retries waiting", (row) => row.retriesWaiting],
+  ["workers", (row) => row.liveWorkers],
+];
+
+/** A row per partition: its name left-aligned, its figures right-aligned under the headings. */
+function printPartitions(rows: readonly PartitionStats[]): void {
+  const table = [
+    PARTITION_COLUMNS.map(([heading]) => heading),
+    ...rows.map((row) => PARTITION_COLUMNS.map(([, cell]) => String(cell(row)))),
+  ];
+  const widths = PARTITION_COLUMNS.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
+  console.log(`partitions       ${rows.length}`);
+  for (const line of table) {
+    const cells = line.map((cell, i) =>
+      i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
+    );
+    console.log(`  ${cells.join("  ")}`);
+  }
+}
+
 function print(stats: QueueStats): void {
   console.log(`queue            ${stats.queue}`);
   console.log(`pending          ${stats.pending}`);
@@ -54,10 +81,11 @@ function print(stats: QueueStats): void {
   for (const worker of stats.expiredWorkers) {
     console.log(`  ${worker.id.padEnd(40)} lease expired, ${worker.inFlight} events to take back`);
   }
+  if (stats.partitions !== undefined) printPartitions(stats.partitions);
 }
 
 try {
-  const all = await Promise.all(queues.map((queue) => readQueueStats(redis, queueKeys(queue))));
+  const all = await Promise.all(queues.map((queue) => readQueueStatsOf(redis, queue)));
   if (values.json) console.log(JSON.stringify(all.length === 1 ? all[0] : all));
   else {
     all.forEach((stats, index) => {

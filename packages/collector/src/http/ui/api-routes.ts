@@ -5,9 +5,10 @@
 // JSON body needs a CORS preflight the collector never grants.
 //
 // Queue names in paths must be queues of this collector's pipeline (404 otherwise), so the
-// API never reads or writes keys outside the pipeline.
+// API never reads or writes keys outside the pipeline. A queue split into partitions is read
+// and changed across all of them, as recorded in Redis.
 import { queuesOf } from "@eventpipe/pipeline";
-import { listDeadLetters, type QueueKeys, queueKeys } from "@eventpipe/queue";
+import { countQueueDeadLetters, listQueueDeadLetters } from "@eventpipe/queue";
 import type { FastifyInstance } from "fastify";
 import type { DoorContext } from "../context.js";
 import { badRequest, notFound } from "../errors.js";
@@ -58,13 +59,12 @@ function parseFilter({ reason, type }: ListQuery) {
 
 export function dashboardApi({ config }: DoorContext, redis: AdminRedis) {
   const queues = queuesOf(config.pipeline);
-  const known = new Map(queues.map((name) => [name, queueKeys(name)]));
-  const keysOf = (queue: string): QueueKeys => {
-    const keys = known.get(queue);
-    if (keys === undefined) {
+  const known = new Set(queues);
+  const queueOf = (queue: string): string => {
+    if (!known.has(queue)) {
       throw notFound(`"${queue}" is not a queue of this pipeline; queues: ${queues.join(", ")}`);
     }
-    return keys;
+    return queue;
   };
   const auth = config.tokens.length === 0 ? "open" : "token";
   const overview = sharedOverview(async () => readOverview(await redis.get(), queues, auth));
@@ -82,15 +82,15 @@ export function dashboardApi({ config }: DoorContext, redis: AdminRedis) {
       "/ui/api/queues/:queue/dead-letters",
       admin,
       async (request) => {
-        const keys = keysOf(request.params.queue);
+        const queue = queueOf(request.params.queue);
         const filter = parseFilter(request.query);
         const limit = parseLimit(request.query.limit);
         const connection = await redis.get();
         const [total, entries] = await Promise.all([
-          connection.llen(keys.deadLetter),
-          listDeadLetters(connection, keys, filter, limit),
+          countQueueDeadLetters(connection, queue),
+          listQueueDeadLetters(connection, queue, filter, limit),
         ]);
-        return { queue: keys.name, total, limit, entries: entries.map(deadLetterRow) };
+        return { queue, total, limit, entries: entries.map(({ entry }) => deadLetterRow(entry)) };
       },
     );
 
@@ -98,14 +98,14 @@ export function dashboardApi({ config }: DoorContext, redis: AdminRedis) {
       "/ui/api/queues/:queue/dead-letters/:eventId",
       admin,
       async (request) => {
-        const keys = keysOf(request.params.queue);
+        const queue = queueOf(request.params.queue);
         const { eventId } = request.params;
-        const entries = await listDeadLetters(await redis.get(), keys, { eventId });
+        const entries = await listQueueDeadLetters(await redis.get(), queue, { eventId });
         if (entries.length === 0) {
-          throw notFound(`no dead letter of queue "${keys.name}" has event id "${eventId}"`);
+          throw notFound(`no dead letter of queue "${queue}" has event id "${eventId}"`);
         }
         // Usually one; an id dead-lettered twice (sent again past the dedup window) has more.
-        return { queue: keys.name, entries: entries.map(deadLetterDetail) };
+        return { queue, entries: entries.map(({ entry }) => deadLetterDetail(entry)) };
       },
     );
 
@@ -113,11 +113,11 @@ export function dashboardApi({ config }: DoorContext, redis: AdminRedis) {
       "/ui/api/queues/:queue/dead-letters/replay",
       admin,
       async (request) => {
-        const keys = keysOf(request.params.queue);
+        const queue = queueOf(request.params.queue);
         const selection = parseSelection(request.body);
-        const { count, missing } = await replaySelection(await redis.get(), keys, selection);
-        request.log.info({ queue: keys.name, replayed: count }, "dead letters replayed");
-        return { queue: keys.name, replayed: count, ...(missing && { missing }) };
+        const { count, missing } = await replaySelection(await redis.get(), queue, selection);
+        request.log.info({ queue, replayed: count }, "dead letters replayed");
+        return { queue, replayed: count, ...(missing && { missing }) };
       },
     );
 
@@ -125,11 +125,11 @@ export function dashboardApi({ config }: DoorContext, redis: AdminRedis) {
       "/ui/api/queues/:queue/dead-letters/purge",
       admin,
       async (request) => {
-        const keys = keysOf(request.params.queue);
+        const queue = queueOf(request.params.queue);
         const selection = parseSelection(request.body);
-        const { count, missing } = await purgeSelection(await redis.get(), keys, selection);
-        request.log.info({ queue: keys.name, purged: count }, "dead letters purged");
-        return { queue: keys.name, purged: count, ...(missing && { missing }) };
+        const { count, missing } = await purgeSelection(await redis.get(), queue, selection);
+        request.log.info({ queue, purged: count }, "dead letters purged");
+        return { queue, purged: count, ...(missing && { missing }) };
       },
     );
   };

@@ -2,21 +2,22 @@
 //
 // A body names one selection: `refs` (entries exactly as the page listed them), `ids` (event
 // ids), `all: true`, or a filter (`reason` and/or `type`). Filters and `all` go through the
-// queue package's replayDeadLetters / purgeDeadLetters, as `pnpm dead-letters` does. `refs`
-// and `ids` pick entries from a scan and act on their exact bytes (replay-4.lua and LREM
+// queue package's replayQueueDeadLetters / purgeQueueDeadLetters, as `pnpm dead-letters` does.
+// `refs` and `ids` pick entries from a scan and act on their exact bytes (replay-4.lua and LREM
 // remove an entry only if it is still there): an entry that changed or went since the page
 // showed it is reported missing, never replayed twice, and entries added meanwhile are
-// never touched.
+// never touched. Every partition of the queue is scanned; each entry is replayed into or
+// purged from the partition that holds it.
 import { createHash } from "node:crypto";
 import {
   type DeadLetter,
   type DeadLetterFilter,
-  listDeadLetters,
-  purgeDeadLetterEntries,
-  purgeDeadLetters,
-  type QueueKeys,
-  replayDeadLetterEntries,
-  replayDeadLetters,
+  listQueueDeadLetters,
+  purgeQueueDeadLetterEntries,
+  purgeQueueDeadLetters,
+  type QueueDeadLetter,
+  replayQueueDeadLetterEntries,
+  replayQueueDeadLetters,
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import { badRequest } from "../errors.js";
@@ -92,13 +93,13 @@ export function parseSelection(body: unknown): Selection {
 /** The entries a refs or ids selection names, newest first, and the names nothing matched. */
 async function pick(
   redis: Redis,
-  keys: QueueKeys,
+  queue: string,
   selection: Extract<Selection, { kind: "refs" | "ids" }>,
-): Promise<{ entries: DeadLetter[]; missing: string[] }> {
+): Promise<{ entries: QueueDeadLetter[]; missing: string[] }> {
   const nameOf =
     selection.kind === "refs" ? refOf : (entry: DeadLetter) => entry.stored?.event?.eventId;
   const found = new Set<string>();
-  const entries = (await listDeadLetters(redis, keys)).filter((entry) => {
+  const entries = (await listQueueDeadLetters(redis, queue)).filter(({ entry }) => {
     const name = nameOf(entry);
     if (name === undefined || !selection.names.has(name)) return false;
     found.add(name);
@@ -109,24 +110,24 @@ async function pick(
 
 export async function replaySelection(
   redis: Redis,
-  keys: QueueKeys,
+  queue: string,
   selection: Selection,
 ): Promise<ActionResult> {
   if (selection.kind === "filter") {
-    return { count: await replayDeadLetters(redis, keys, selection.filter) };
+    return { count: await replayQueueDeadLetters(redis, queue, selection.filter) };
   }
-  const { entries, missing } = await pick(redis, keys, selection);
-  return { count: await replayDeadLetterEntries(redis, keys, entries), missing };
+  const { entries, missing } = await pick(redis, queue, selection);
+  return { count: await replayQueueDeadLetterEntries(redis, entries), missing };
 }
 
 export async function purgeSelection(
   redis: Redis,
-  keys: QueueKeys,
+  queue: string,
   selection: Selection,
 ): Promise<ActionResult> {
   if (selection.kind === "filter") {
-    return { count: await purgeDeadLetters(redis, keys, selection.filter) };
+    return { count: await purgeQueueDeadLetters(redis, queue, selection.filter) };
   }
-  const { entries, missing } = await pick(redis, keys, selection);
-  return { count: await purgeDeadLetterEntries(redis, keys, entries), missing };
+  const { entries, missing } = await pick(redis, queue, selection);
+  return { count: await purgeQueueDeadLetterEntries(redis, entries), missing };
 }

@@ -5,12 +5,13 @@
 //
 // Several pages polling every second share readings: one reading at a time, reused for
 // FRESH_MS, so the Redis work is bounded however many tabs are open.
+//
+// A queue split into partitions is one row, its partitions added up (readQueueStatsOf).
 import {
   type CollectorSnapshot,
-  queueKeys,
   readCollectors,
-  readQueueState,
-  readQueueStats,
+  readQueueStateOf,
+  readQueueStatsOf,
 } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 
@@ -55,10 +56,9 @@ export interface Overview {
 const monotonicNow = () => performance.timeOrigin + performance.now();
 
 async function readQueue(redis: Redis, queue: string) {
-  const keys = queueKeys(queue);
   const [state, stats] = await Promise.all([
-    readQueueState(redis, keys),
-    readQueueStats(redis, keys),
+    readQueueStateOf(redis, queue),
+    readQueueStatsOf(redis, queue),
   ]);
   const figures: QueueFigures = {
     queue,
