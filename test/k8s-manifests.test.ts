@@ -27,6 +27,7 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import { type IService, Service } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
 import { parsePipeline, queuesOf } from "../packages/pipeline/src/index.js";
+import { partitionKeys } from "../packages/queue/src/index.js";
 import { METRICS } from "../packages/telemetry/src/metric-catalogue.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -301,6 +302,21 @@ describe("deploy/k8s", () => {
     const metric = "eventpipe_queue_oldest_pending_age_seconds";
     expect(trigger?.metadata.query).toContain(`max(${metric}`);
     expect(METRICS.map((spec) => spec.name)).toContain(metric);
+  });
+
+  it("keeps the Redis Cluster alternative valid: one trigger per partition's pending list", () => {
+    const path = join(K8S, "optional/worker-scaledobject-cluster.yaml");
+    const [doc, ...rest] = parseManifests(readFileSync(path, "utf8"), path);
+    expect(rest).toEqual([]);
+    SCHEMAS["keda.sh/v1alpha1/ScaledObject"]!(doc);
+    const scaled = doc as unknown as IScaledObject;
+    expect(scaled.spec.scaleTargetRef.name).toBe(worker().metadata?.name);
+    const lists = scaled.spec.triggers.map((trigger) => {
+      expect(trigger.type).toBe("redis-cluster");
+      expect(trigger.authenticationRef?.name).toBe("eventpipe-redis");
+      return trigger.metadata.listName;
+    });
+    expect(lists).toEqual(partitionKeys("event_queue", 6).map((keys) => keys.pending));
   });
 
   it("sets only variables the README documents for each service", () => {
