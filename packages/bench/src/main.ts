@@ -1,4 +1,5 @@
-// `pnpm bench [--events 1000000] [--runs 3] [--quick] [--only core,http,schemas,processors,fanout,proxy]
+// `pnpm bench [--events 1000000] [--runs 3] [--quick]
+//   [--only core,http,schemas,processors,fanout,proxy,cluster]
 //   [--out bench-results/latest.json (bench-results/only-<groups>.json with --only)]`
 //
 // Measures eventpipe against the machine's own ceilings and against BullMQ in one run, on one
@@ -10,12 +11,18 @@
 // `processors` (the HTTP processor's drain against a plain undici loop on the same echo server,
 // and the Call RPC's round trip at an open-loop 1,000 calls/s), `fanout` (batch ingest to one
 // queue, to two queues, and to one queue with a listener attached), `proxy` (HTTP and gRPC
-// calls through the collector to an upstream, against the same upstream called directly).
+// calls through the collector to an upstream, against the same upstream called directly),
+// `cluster` (ingest and drain with 1 and 3 queue partitions on a Redis Cluster of 3 primaries
+// and 3 replicas that it starts itself, at most 300,000 events per run (100,000 with --quick),
+// Redis CPU per event on each primary, and the Redis-side projection for 1, 3 and 6 primaries,
+// printed in words after the table).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { projectionNotes } from "./cluster-projection.js";
 import { HTTP_BATCH, HTTP_IN_FLIGHT } from "./http-scenarios.js";
+import { measureCluster } from "./measure-cluster.js";
 import { measureCore } from "./measure-core.js";
 import { measureFanOut } from "./measure-fan-out.js";
 import { measureHttp } from "./measure-http.js";
@@ -38,6 +45,7 @@ const GROUPS = {
     ...(await measureHttpProxy(settings, redis)),
     ...(await measureGrpcProxy(settings, redis)),
   ],
+  cluster: measureCluster,
 } satisfies Record<string, (redis: BenchRedis, settings: BenchSettings) => Promise<Row[]>>;
 type Group = keyof typeof GROUPS;
 
@@ -92,6 +100,8 @@ async function main(): Promise<void> {
 
   const table = renderTable(bySection(rows));
   console.log(`\n${table}`);
+  const notes = projectionNotes(rows);
+  if (notes.length > 0) console.log(`\n${notes.join("\n")}`);
   const result = {
     date: new Date().toISOString(),
     events: settings.events,
@@ -105,10 +115,12 @@ async function main(): Promise<void> {
       : {}),
     ...(groups.includes("schemas") ? { payloadSchema: SAMPLE_PAYLOAD_SCHEMA } : {}),
     rows: bySection(rows),
+    ...(notes.length > 0 ? { notes } : {}),
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(out.replace(/\.json$/, ".md"), `${table}\n`);
+  const notesText = notes.length > 0 ? `\n${notes.join("\n")}\n` : "";
+  writeFileSync(out.replace(/\.json$/, ".md"), `${table}\n${notesText}`);
   console.log(`\nwritten to ${out} in ${result.seconds.toFixed(0)} s`);
 }
 

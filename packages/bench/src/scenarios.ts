@@ -18,14 +18,18 @@ import {
 } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
 
-const COLLECTOR = "packages/collector/dist/main.js";
-const WORKER = "packages/worker/dist/main.js";
+export const COLLECTOR = "packages/collector/dist/main.js";
+export const WORKER = "packages/worker/dist/main.js";
 export const PRODUCER = "packages/producer/dist/main.js";
 const SINK = "packages/bench/dist/sink-server.js";
 const LATENCY_HANDLER = `${ROOT}packages/bench/dist/latency-handler.js`;
 const BATCH = 100;
 /** Worker settings for throughput runs: many handlers in flight, big claims. */
-const FAST_WORKER = { WORKER_WORK_MS: "0", WORKER_CONCURRENCY: "1000", WORKER_BATCH_SIZE: "500" };
+export const FAST_WORKER = {
+  WORKER_WORK_MS: "0",
+  WORKER_CONCURRENCY: "1000",
+  WORKER_BATCH_SIZE: "500",
+};
 const LIMIT_MS = 600_000;
 
 export type Rpc = "single" | "batch";

@@ -59,6 +59,7 @@ const SECTIONS = [
   "processors",
   "fan-out",
   "proxy",
+  "cluster",
 ];
 
 /** Rows of every measured group, ordered by section (stable within one). */
