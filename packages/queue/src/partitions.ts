@@ -90,14 +90,16 @@ export async function adoptPartitionCount(
 ): Promise<void> {
   partitionKeys(name, count);
   const key = partitionCountKey(name);
-  const recorded = await readPartitionCount(redis, name);
+  const raw = await redis.get(key);
+  const recorded = raw === null ? 1 : await readPartitionCount(redis, name);
+  // Nothing to write when the count stands (an absent record means 1): a worker must start
+  // even while Redis is at maxmemory and refuses every write, SET NX included.
+  if (recorded === count && (raw !== null || count === 1)) return;
   if (recorded !== count) {
     const held = await eventsHeld(redis, partitionKeys(name, recorded));
     if (held > 0) throw new PartitionCountError(name, recorded, count, held);
-    // Two processes adopting different counts at once: the later SET wins and the other
-    // process is refused on its next start; the drained queue loses nothing either way.
-    await redis.set(key, String(count));
-    return;
   }
-  await redis.set(key, String(count), "NX");
+  // Two processes adopting different counts at once: the later SET wins and the other is
+  // refused at its next start; the drained queue loses nothing either way.
+  await redis.set(key, String(count));
 }
