@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   formatVerdict,
@@ -24,7 +24,12 @@ import {
   type QueueKeys,
   readRedisConnection,
 } from "../packages/queue/src/index.js";
-import { type RedisCluster, startRedisCluster, until } from "../packages/testkit/src/index.js";
+import {
+  askNode,
+  type RedisCluster,
+  startRedisCluster,
+  until,
+} from "../packages/testkit/src/index.js";
 import { uniqueQueueName } from "../test-support/collector.js";
 import {
   recordPartitionedOutcome,
@@ -121,16 +126,7 @@ function producerFor(current: ClusterRun, port: number) {
 }
 
 async function replicationOf(port: number): Promise<string> {
-  const node = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
-  node.on("error", () => {});
-  try {
-    await node.connect();
-    return await node.info("replication");
-  } catch {
-    return "";
-  } finally {
-    node.disconnect();
-  }
+  return askNode(port, (node) => node.info("replication")).catch(() => "");
 }
 
 async function drainAndCheck(current: ClusterRun, scenario: string) {

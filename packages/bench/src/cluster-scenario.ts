@@ -11,8 +11,13 @@ import {
   readQueueStats,
   readRedisConnection,
 } from "@eventpipe/queue";
-import { type ClusterNode, type RedisCluster, startRedisCluster } from "@eventpipe/testkit";
-import { Redis } from "ioredis";
+import {
+  askNode,
+  type ClusterNode,
+  type RedisCluster,
+  startRedisCluster,
+} from "@eventpipe/testkit";
+import type { Redis } from "ioredis";
 import { type Child, freePort, start, until, waitForOutput } from "./processes.js";
 import { COLLECTOR, FAST_WORKER, newQueue, runProducers, WORKER } from "./scenarios.js";
 
@@ -44,7 +49,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     const primaries = await cluster.primaries();
     const primaryOfReplica = new Map<number, number>();
     for (const node of cluster.nodes) {
-      const [role, , primaryPort] = await onNode(node.port, (redis) => redis.role());
+      const [role, , primaryPort] = await askNode(node.port, (redis) => redis.role());
       if (role !== "master") primaryOfReplica.set(node.port, Number(primaryPort));
     }
     const client = connectRedis(
@@ -150,7 +155,7 @@ export async function clusterRun(
   } finally {
     await Promise.all(children.map((child) => child.stop()));
     // Every run starts on empty nodes, as the core group's runs do; replicas follow.
-    await Promise.all(bench.primaries.map((node) => onNode(node.port, (r) => r.flushall())));
+    await Promise.all(bench.primaries.map((node) => askNode(node.port, (r) => r.flushall())));
   }
 }
 
@@ -198,15 +203,3 @@ function byPrimary(partitionPrimaries: readonly number[], counts: readonly numbe
 }
 
 export const sum = (values: readonly number[]) => values.reduce((total, n) => total + n, 0);
-
-/** Runs `query` on a connection of its own to one node. */
-async function onNode<T>(port: number, query: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1, lazyConnect: true });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return await query(redis);
-  } finally {
-    redis.disconnect();
-  }
-}

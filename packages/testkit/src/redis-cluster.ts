@@ -102,7 +102,7 @@ function describeCluster(nodes: readonly ClusterNode[], folder: string): RedisCl
     },
     async primaryFor(key) {
       for (const node of nodes) {
-        const view = await ask(node.port, (redis) =>
+        const view = await askNode(node.port, (redis) =>
           Promise.all([redis.cluster("KEYSLOT", key), redis.cluster("SLOTS")]),
         ).catch(() => undefined);
         if (view === undefined) continue;
@@ -145,7 +145,7 @@ function describeCluster(nodes: readonly ClusterNode[], folder: string): RedisCl
     async cpuSeconds() {
       const seconds = new Map<number, number>();
       const replies = await Promise.allSettled(
-        nodes.map((node) => ask(node.port, (redis) => redis.info("cpu"))),
+        nodes.map((node) => askNode(node.port, (redis) => redis.info("cpu"))),
       );
       replies.forEach((reply, index) => {
         if (reply.status !== "fulfilled") return;
@@ -206,7 +206,7 @@ async function notReady(
 ): Promise<string | undefined> {
   let primariesSeen = 0;
   for (const port of ports) {
-    const [clusterInfo, replicationInfo] = await ask(port, (redis) =>
+    const [clusterInfo, replicationInfo] = await askNode(port, (redis) =>
       Promise.all([redis.cluster("INFO"), redis.info("replication")]),
     );
     const cluster = infoFields(clusterInfo);
@@ -234,7 +234,7 @@ async function notServedBy(
   survivors: readonly ClusterNode[],
 ): Promise<string | undefined> {
   for (const survivor of survivors) {
-    const [info, view] = await ask(survivor.port, (redis) =>
+    const [info, view] = await askNode(survivor.port, (redis) =>
       Promise.all([redis.cluster("INFO"), redis.cluster("NODES")]),
     );
     const state = infoFields(info).get("cluster_state");
@@ -255,7 +255,7 @@ interface Role {
 /** The ROLE of every node that answers; dead nodes are left out. */
 async function rolesOf(nodes: readonly ClusterNode[]): Promise<Map<ClusterNode, Role>> {
   const replies = await Promise.allSettled(
-    nodes.map((node) => ask(node.port, (redis) => redis.role())),
+    nodes.map((node) => askNode(node.port, (redis) => redis.role())),
   );
   const roles = new Map<ClusterNode, Role>();
   replies.forEach((reply, index) => {
@@ -287,7 +287,8 @@ function primaryPorts(clusterNodes: string): number[] {
 }
 
 /** Runs `query` on a fresh connection to one node; a dead or paused node fails within a second. */
-async function ask<T>(port: number, query: (redis: Redis) => Promise<T>): Promise<T> {
+/** Runs `query` on a short-lived connection of its own to the node on `port` (fails fast). */
+export async function askNode<T>(port: number, query: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(port, HOST, {
     lazyConnect: true,
     connectTimeout: 1000,
