@@ -93,10 +93,23 @@ describe("queue partitions", () => {
     );
     const refusedWorker = faults.startWorker("refused", { QUEUE_PARTITIONS: "1" });
     expect(await refusedWorker.exited).not.toBe(0);
-    expect(refusedWorker.output()).toContain("QUEUE_PARTITIONS=1 would strand them");
+    expect(refusedWorker.output()).toContain("QUEUE_PARTITIONS=1 would strand events");
 
-    faults.startWorker("drainer", { QUEUE_PARTITIONS: "4" });
+    const drainer = faults.startWorker("drainer", { QUEUE_PARTITIONS: "4" });
     await waitUntilPartitionsDrained(faults.redis, partitionKeys(faults.queue, 4), 30_000);
+    // Drained, but a live worker of the old layout still refuses the change: collectors with
+    // the old count could still be feeding it.
+    const whileServed = spawnService("collector", {
+      REDIS_URL: faults.redisUrl,
+      QUEUE_NAME: faults.queue,
+      QUEUE_PARTITIONS: "2",
+      COLLECTOR_LISTEN: "127.0.0.1:0",
+      COLLECTOR_HTTP_LISTEN: "",
+    });
+    expect(await whileServed.exited).not.toBe(0);
+    expect(whileServed.output()).toContain("and 1 live worker lease(s)");
+    drainer.signal("SIGTERM");
+    await drainer.exited;
     const accepted = await faults.startCollector({ QUEUE_PARTITIONS: "2" });
     await waitForOutput(accepted.proc, "collector started");
     expect(await faults.redis.get(`{${faults.queue}}:partitions`)).toBe("2");

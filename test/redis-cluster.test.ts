@@ -20,12 +20,14 @@ import {
 import { createProducer, newEvent } from "../packages/producer/src/index.js";
 import {
   connectRedis,
+  createEnqueuer,
   partitionKeys,
   type QueueKeys,
   readRedisConnection,
 } from "../packages/queue/src/index.js";
 import {
   askNode,
+  type ClusterNode,
   type RedisCluster,
   startRedisCluster,
   until,
@@ -137,7 +139,46 @@ async function drainAndCheck(current: ClusterRun, scenario: string) {
   return verdict;
 }
 
+/** The port of the replica that follows the primary on `primaryPort`. */
+async function replicaOf(current: ClusterRun, primaryPort: number): Promise<ClusterNode> {
+  for (const node of current.cluster.nodes) {
+    const info = await askNode(node.port, (redis) => redis.info("replication")).catch(() => "");
+    if (info.includes("role:slave") && info.includes(`master_port:${primaryPort}`)) return node;
+  }
+  throw new Error(`no replica follows ${primaryPort}`);
+}
+
 describe("Redis Cluster", () => {
+  it("WAIT reaches the primary that ran the write: a stopped replica leaves it unconfirmed, even after the script cache was flushed", async () => {
+    const current = run!;
+    const writer = connectRedis(readRedisConnection(current.env), "writer");
+    writer.on("error", () => {});
+    const keys = current.layout[0]!;
+    const primary = await current.cluster.primaryFor(keys.pending);
+    const replica = await replicaOf(current, primary.port);
+    const enqueuer = createEnqueuer(writer, [keys]);
+    let sequence = 0;
+    const store = () =>
+      enqueuer.enqueue([{ eventId: `wait-${sequence++}`, envelope: Buffer.from("e") }], {
+        dedupWindowMs: 0,
+        maxBacklog: 0,
+        waitReplicas: { count: 1, timeoutMs: 300 },
+      });
+    try {
+      expect(await store()).toMatchObject({ stored: 1, replicas: 1 });
+      replica.server.signal("SIGSTOP");
+      expect(await store()).toMatchObject({ stored: 1, replicas: 0 });
+      // The script is loaded again after NOSCRIPT; WAIT must still follow the write.
+      await askNode(primary.port, (redis) => redis.script("FLUSH"));
+      expect(await store()).toMatchObject({ stored: 1, replicas: 0 });
+      replica.server.signal("SIGCONT");
+      expect(await store()).toMatchObject({ stored: 1, replicas: 1 });
+    } finally {
+      replica.server.signal("SIGCONT");
+      writer.disconnect();
+    }
+  }, 60_000);
+
   it("six partitions over three primaries: 100,000 events, every id stored and handled once", async () => {
     const current = run!;
     const total = 100_000;

@@ -58,11 +58,14 @@ export function addToTally(tally: Tally, result: ChunkResult): void {
   }
 }
 
-/** A loading, busy or read-only (failing over) server: a passing condition, not a bug. */
+/**
+ * A loading, busy or read-only (failing over) server, or a cluster slot that moved: a passing
+ * condition, not a bug.
+ */
 export function isTransientReplyError(error: Error): boolean {
   return (
     error.name === "ReplyError" &&
-    /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)/.test(error.message)
+    /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)/.test(error.message)
   );
 }
 
@@ -121,7 +124,7 @@ export function createChunkWriter(
   /** Registered JSON Schemas to enforce; none when omitted. */
   schemas?: SchemaValidators,
   /** The queues' partition counts; writes wait for them to be adopted (queue-layout.ts). */
-  layout?: { readonly adopted: boolean },
+  layout?: { readonly refusal: string | undefined },
 ): ChunkWriter {
   const allowed =
     config.limits.allowedTypes.length > 0 ? new Set(config.limits.allowedTypes) : undefined;
@@ -169,11 +172,8 @@ export function createChunkWriter(
       if (schemas !== undefined && !schemas.loaded) {
         throw new RedisUnavailableError(0, new Error("the registered schemas are not loaded yet"));
       }
-      if (layout !== undefined && !layout.adopted) {
-        throw new RedisUnavailableError(
-          0,
-          new Error("the queues' partition counts are not checked yet"),
-        );
+      if (layout?.refusal !== undefined) {
+        throw new RedisUnavailableError(0, new Error(layout.refusal));
       }
       const nowMs = Date.now();
       const latestTimestamp = BigInt(nowMs + config.limits.maxFutureSkewMs);

@@ -1,26 +1,30 @@
 // The partition count (QUEUE_PARTITIONS) of every queue the collector stores into, adopted
 // before its first write: a count that would strand events stored under another one stops the
 // collector with PartitionCountError, and until Redis answered the check, writes are refused
-// with UNAVAILABLE like any other moment without Redis.
+// with UNAVAILABLE like any other moment without Redis. Afterwards the recorded counts are read
+// again now and then: a collector left running with an old count while the others moved on
+// (a rolling change) stops storing into a layout no worker serves.
 import { setTimeout as delay } from "node:timers/promises";
 import { queuesOf } from "@eventpipe/pipeline";
-import { adoptPartitionCount, PartitionCountError } from "@eventpipe/queue";
+import { adoptPartitionCount, PartitionCountError, readPartitionCount } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { CollectorConfig } from "./config.js";
 
 export interface QueueLayout {
-  /** True once every queue's partition count was checked and recorded. */
-  readonly adopted: boolean;
+  /** Undefined while every queue's count is adopted; else why writes are refused. */
+  readonly refusal: string | undefined;
   /**
    * Checks the counts; rejects with PartitionCountError when one is refused. When Redis does
-   * not answer it resolves and goes on trying in the background (a refusal then logs).
+   * not answer it resolves and goes on trying in the background.
    */
   start(): Promise<void>;
   stop(): void;
 }
 
 const RETRY_MS = 500;
+const RECHECK_MS = 5000;
+const NOT_CHECKED = "the queues' partition counts are not checked yet";
 
 export function createQueueLayout(
   redis: Redis,
@@ -28,28 +32,46 @@ export function createQueueLayout(
   logger: Logger,
 ): QueueLayout {
   const queues = queuesOf(config.pipeline);
-  let adopted = false;
+  const wanted = config.queuePartitions;
+  let refusal: string | undefined = NOT_CHECKED;
   let stopped = false;
+
   const adoptAll = async () => {
-    for (const queue of queues) await adoptPartitionCount(redis, queue, config.queuePartitions);
-    adopted = true;
+    for (const queue of queues) await adoptPartitionCount(redis, queue, wanted);
+    refusal = undefined;
   };
-  const keepTrying = async () => {
-    while (!stopped && !adopted) {
-      await delay(RETRY_MS, undefined, { ref: false });
+  const refuse = (reason: string) => {
+    if (refusal !== reason)
+      logger.error({ err: reason }, "queue partitions refused; events are refused");
+    refusal = reason;
+  };
+  const recheck = async () => {
+    for (const queue of queues) {
+      const recorded = await readPartitionCount(redis, queue);
+      if (recorded !== wanted) {
+        refuse(
+          `queue "${queue}" is now recorded with ${recorded} partition(s), this collector has QUEUE_PARTITIONS=${wanted}: restart it with the new count`,
+        );
+        return;
+      }
+    }
+  };
+  // Bounded by stop(); each turn waits, so it never spins.
+  const watch = async () => {
+    while (!stopped) {
+      await delay(refusal === NOT_CHECKED ? RETRY_MS : RECHECK_MS, undefined, { ref: false });
+      if (stopped) return;
       try {
-        await adoptAll();
+        if (refusal === NOT_CHECKED) await adoptAll();
+        else if (refusal === undefined) await recheck();
       } catch (error) {
-        if (error instanceof PartitionCountError) {
-          logger.error({ err: error.message }, "queue partitions refused; events stay refused");
-          return;
-        }
+        if (error instanceof PartitionCountError) refuse(error.message);
       }
     }
   };
   return {
-    get adopted() {
-      return adopted;
+    get refusal() {
+      return refusal;
     },
     async start() {
       try {
@@ -60,8 +82,8 @@ export function createQueueLayout(
           { err: (error as Error).message },
           "checking queue partitions failed; retrying",
         );
-        void keepTrying();
       }
+      void watch();
     },
     stop() {
       stopped = true;

@@ -3,7 +3,7 @@
 import type { Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
-import { type ScriptArg, type ScriptPipeline, scripts } from "./script-commands.js";
+import { type ScriptArg, scripts } from "./script-commands.js";
 
 export interface EnqueueEntry {
   readonly eventId: string;
@@ -26,8 +26,7 @@ export interface EnqueueLimits {
   readonly maxBacklog: number;
   /**
    * Replicas that must confirm the write (Redis WAIT), and how long to wait for them; the
-   * result says how many did. WAIT goes in one pipeline with the script, so on Redis Cluster
-   * it reaches the primary that took the write.
+   * result says how many did (see waitForReplicas).
    */
   readonly waitReplicas?: { readonly count: number; readonly timeoutMs: number };
 }
@@ -69,24 +68,35 @@ export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqu
         args[head + i] = entry.eventId;
         args[head + n + i] = entry.envelope;
       }
+      const reply = (await run.epEnqueue(...args)) as [number, number, number?];
       const wait = limits.waitReplicas;
-      let reply: [number, number, number?];
-      let replicas: number | undefined;
-      if (wait === undefined || wait.count === 0) {
-        reply = (await run.epEnqueue(...args)) as typeof reply;
-      } else {
-        const pipeline = redis.pipeline() as unknown as ScriptPipeline;
-        pipeline.epEnqueue(...args).wait(wait.count, wait.timeoutMs);
-        const [stored, waited] = (await pipeline.exec()) ?? [];
-        if (stored?.[0]) throw stored[0];
-        reply = stored?.[1] as typeof reply;
-        // WAIT fails only with the connection, and then the write's fate is unknown too.
-        if (waited?.[0]) throw waited[0];
-        replicas = waited?.[1] as number;
-      }
+      const replicas =
+        wait === undefined || wait.count === 0
+          ? undefined
+          : await waitForReplicas(redis, queues[0]!.pending, wait.count, wait.timeoutMs);
       const [status, a, b] = reply;
       if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
       return { stored: a, duplicates: b ?? 0, replicas };
     },
   };
+}
+
+/**
+ * WAIT, once the script answered, on the connection to the node that owns `key`'s slot: WAIT
+ * counts the replicas that have every earlier write of its connection, so on a cluster it must
+ * reach the primary that ran the script. A keyless WAIT would go to any node, and a WAIT in one
+ * pipeline with the script would run before the script's retry after NOSCRIPT, so it rides
+ * with a read of the key instead: a pipeline goes to its keys' node. If that node no longer
+ * owns the slot (MOVED after a failover or resharding) the read fails and the write counts as
+ * unconfirmed: the caller refuses it and the producer's resend is deduplicated.
+ */
+async function waitForReplicas(
+  redis: Redis,
+  key: string,
+  count: number,
+  timeoutMs: number,
+): Promise<number> {
+  const replies = (await redis.pipeline().exists(key).wait(count, timeoutMs).exec()) ?? [];
+  for (const [error] of replies) if (error) throw error;
+  return Number(replies[1]?.[1] ?? 0);
 }

@@ -57,6 +57,7 @@ export type { ListenedEvent, ListenerOptions, QueueListener, Renewal } from "./l
 export { createListener, LISTENER_BUFFER } from "./listener.js";
 export type { ScriptFile } from "./lua-scripts.js";
 export { defineScripts } from "./lua-scripts.js";
+export type { LayoutUse } from "./partitions.js";
 export {
   adoptPartitionCount,
   MAX_QUEUE_PARTITIONS,

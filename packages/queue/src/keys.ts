@@ -46,6 +46,17 @@ export function queueKeys(name: string): QueueKeys {
   if (name.length === 0 || /[{}\s]/.test(name)) {
     throw new TypeError(`queue name must be non-empty without braces or spaces, got "${name}"`);
   }
+  // Partition p of a queue is laid out as `<name>:p` (partitions.ts): no queue may be one.
+  if (/:\d+$/.test(name)) {
+    throw new TypeError(
+      `queue name must not end in ":" and digits (partition keys are spelled so), got "${name}"`,
+    );
+  }
+  return layoutKeys(name);
+}
+
+/** The keys of a queue or, named `<queue>:<p>`, of one of its partitions. */
+export function layoutKeys(name: string): QueueKeys {
   const tag = `{${name}}`;
   return Object.freeze({
     name,

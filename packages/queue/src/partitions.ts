@@ -10,7 +10,7 @@
 import { crc32 } from "node:zlib";
 import type { Redis } from "ioredis";
 import { type Env, readInteger } from "./env.js";
-import { type QueueKeys, queueKeys } from "./keys.js";
+import { layoutKeys, type QueueKeys, queueKeys } from "./keys.js";
 
 export const MAX_QUEUE_PARTITIONS = 1024;
 
@@ -25,7 +25,7 @@ export function partitionKeys(name: string, count: number): QueueKeys[] {
   }
   queueKeys(name); // validates the name
   if (count === 1) return [queueKeys(name)];
-  return Array.from({ length: count }, (_, p) => queueKeys(`${name}:${p}`));
+  return Array.from({ length: count }, (_, p) => layoutKeys(`${name}:${p}`));
 }
 
 /** The partition of a partition key (or event id): CRC-32 of its UTF-8 bytes, modulo count. */
@@ -40,7 +40,10 @@ export function partitionCountKey(name: string): string {
 
 /** The recorded partition count of a queue; 1 when none was recorded (the original layout). */
 export async function readPartitionCount(redis: Redis, name: string): Promise<number> {
-  const recorded = await redis.get(partitionCountKey(name));
+  return parseCount(await redis.get(partitionCountKey(name)));
+}
+
+function parseCount(recorded: string | null): number {
   const count = recorded === null ? 1 : Number(recorded);
   return Number.isInteger(count) && count >= 1 && count <= MAX_QUEUE_PARTITIONS ? count : 1;
 }
@@ -52,31 +55,43 @@ export class PartitionCountError extends Error {
     readonly queue: string,
     readonly recorded: number,
     readonly wanted: number,
-    readonly held: number,
+    readonly use: LayoutUse,
   ) {
     super(
-      `queue "${queue}" is split into ${recorded} partition(s) and still holds ${held} events ` +
-        `(pending, retrying, in flight or dead-lettered); QUEUE_PARTITIONS=${wanted} would strand ` +
-        `them. Keep QUEUE_PARTITIONS=${recorded}, or stop the collectors, let the workers drain ` +
-        "the queue, replay or purge its dead letters, then restart everything with the new count",
+      `queue "${queue}" is split into ${recorded} partition(s) and still holds ${use.events} ` +
+        `events (pending, retrying, in flight or dead-lettered) and ${use.liveWorkers} live ` +
+        `worker lease(s); QUEUE_PARTITIONS=${wanted} would strand events. Keep ` +
+        `QUEUE_PARTITIONS=${recorded}, or stop the collectors, let the workers drain the queue, ` +
+        "stop them, replay or purge its dead letters, then restart everything with the new count",
     );
   }
 }
 
-/** Events a layout still holds: pending, waiting to retry, in flight, dead-lettered. */
-async function eventsHeld(redis: Redis, partitions: readonly QueueKeys[]): Promise<number> {
-  let held = 0;
+export interface LayoutUse {
+  /** Pending, waiting to retry, in flight, dead-lettered. */
+  readonly events: number;
+  /** Workers whose lease runs: they may still be fed by collectors that use this layout. */
+  readonly liveWorkers: number;
+}
+
+async function layoutUse(redis: Redis, partitions: readonly QueueKeys[]): Promise<LayoutUse> {
+  const [seconds, micros] = await redis.time();
+  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  let events = 0;
+  let liveWorkers = 0;
   for (const keys of partitions) {
-    const [pending, delayed, deadLetters, workers] = await Promise.all([
+    const [pending, delayed, deadLetters, workers, live] = await Promise.all([
       redis.llen(keys.pending),
       redis.zcard(keys.delayed),
       redis.llen(keys.deadLetter),
       redis.zrange(keys.workers, 0, -1),
+      redis.zcount(keys.workers, `(${nowMs}`, "+inf"),
     ]);
     const inFlight = await Promise.all(workers.map((id) => redis.hlen(keys.inflight(id))));
-    held += pending + delayed + deadLetters + inFlight.reduce((sum, n) => sum + n, 0);
+    events += pending + delayed + deadLetters + inFlight.reduce((sum, n) => sum + n, 0);
+    liveWorkers = Math.max(liveWorkers, live);
   }
-  return held;
+  return { events, liveWorkers };
 }
 
 /**
@@ -91,13 +106,15 @@ export async function adoptPartitionCount(
   partitionKeys(name, count);
   const key = partitionCountKey(name);
   const raw = await redis.get(key);
-  const recorded = raw === null ? 1 : await readPartitionCount(redis, name);
+  const recorded = parseCount(raw);
   // Nothing to write when the count stands (an absent record means 1): a worker must start
   // even while Redis is at maxmemory and refuses every write, SET NX included.
   if (recorded === count && (raw !== null || count === 1)) return;
   if (recorded !== count) {
-    const held = await eventsHeld(redis, partitionKeys(name, recorded));
-    if (held > 0) throw new PartitionCountError(name, recorded, count, held);
+    const use = await layoutUse(redis, partitionKeys(name, recorded));
+    if (use.events > 0 || use.liveWorkers > 0) {
+      throw new PartitionCountError(name, recorded, count, use);
+    }
   }
   // Two processes adopting different counts at once: the later SET wins and the other is
   // refused at its next start; the drained queue loses nothing either way.

@@ -120,7 +120,7 @@ export function connectRedis(
     connection.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(connection.tlsCaFile) } };
   const options: RedisOptions = { ...common, ...byRole[role], ...tls, ...extra };
   if (connection.clusterNodes !== undefined) {
-    return connectCluster(connection.url, connection.clusterNodes, options);
+    return connectCluster(connection.url, connection.clusterNodes, options, role);
   }
   return new Redis(connection.url, options);
 }
@@ -139,6 +139,7 @@ function connectCluster(
   url: string,
   nodes: NonNullable<RedisConnection["clusterNodes"]>,
   options: RedisOptions,
+  role: RedisRole,
 ): Redis {
   const parsed = new URL(url);
   // The cluster reconnects its nodes by its own strategy (clusterRetryStrategy).
@@ -147,8 +148,11 @@ function connectCluster(
     enableOfflineQueue: enableOfflineQueue ?? true,
     scaleReads: "master",
     // A primary that died is replaced by its replica within the cluster's node timeout:
-    // commands meanwhile retry after these delays (up to maxRedirections times).
-    retryDelayOnFailover: 200,
+    // commands meanwhile retry after these delays (up to maxRedirections times). MOVED, ASK,
+    // TRYAGAIN and CLUSTERDOWN mean the command did not run, so a retry never runs it twice.
+    // A command whose link closed under it may have run: only the roles that may resend
+    // retry it (the writer fails instead, as on one node, and the producer resends).
+    retryDelayOnFailover: role === "writer" ? 0 : 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
     maxRedirections: 32,

@@ -1,7 +1,7 @@
 // The queue's Lua scripts as typed ioredis commands. Each script is loaded once per connection
 // with ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
 // script cache); the Buffer variants keep envelopes as raw bytes.
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { defineScripts } from "./lua-scripts.js";
 
 const SCRIPTS = {
@@ -25,11 +25,6 @@ type ScriptCommands = {
   [K in ScriptName]: (...args: ScriptArg[]) => Promise<unknown>;
 } & {
   [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
-};
-
-/** A pipeline of a connection that scripts() prepared: the script commands queue in it too. */
-export type ScriptPipeline = ChainableCommander & {
-  [K in ScriptName]: (...args: ScriptArg[]) => ScriptPipeline;
 };
 
 export function scripts(redis: Redis): ScriptCommands {

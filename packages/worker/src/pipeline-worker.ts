@@ -2,8 +2,8 @@
 // selects, each on its route's queue with its own concurrency, so a slow processor never
 // takes another's slots. Without a pipeline file there is one, today's worker. With queue
 // partitions, a processor has one consumer per partition in WORKER_PARTITIONS, each with an
-// equal share of its concurrency and its own blocking connection: every partition is served
-// at the same pace, however deep the others are.
+// equal share of its concurrency (rounded down) and its own blocking connection: every
+// partition is served at the same pace, however deep the others are.
 import type { Pipeline } from "@eventpipe/pipeline";
 import { selectProcessors } from "@eventpipe/pipeline";
 import { adoptPartitionCount, partitionKeys } from "@eventpipe/queue";
@@ -61,7 +61,15 @@ export async function createPipelineWorkers({
       spec.results === undefined
         ? undefined
         : partitionKeys(spec.results.queue, config.queuePartitions);
-    const share = Math.max(1, Math.ceil(concurrency / config.partitions.length));
+    // The shares add up to at most the processor's concurrency, which may cap a downstream
+    // service: a concurrency below the partition count cannot be shared, so it is refused.
+    const served = config.partitions.length;
+    if (concurrency < served) {
+      throw new Error(
+        `route "${spec.route}": concurrency ${concurrency} is below the ${served} partitions this worker consumes; raise WORKER_CONCURRENCY (or the processor's concurrency) or narrow WORKER_PARTITIONS`,
+      );
+    }
+    const share = Math.floor(concurrency / served);
     for (const p of config.partitions) {
       workers.push(
         createWorker({
