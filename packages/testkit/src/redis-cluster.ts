@@ -6,8 +6,8 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { until } from "./node-process.js";
+import { askNode, infoFields } from "./redis-node.js";
 import { freePort, type RedisServer, startRedisServer } from "./redis-server.js";
 
 const HOST = "127.0.0.1";
@@ -284,34 +284,6 @@ function primaryPorts(clusterNodes: string): number[] {
       return set.has("master") && !set.has("fail");
     })
     .map(([, address]) => Number(address?.split("@")[0]?.split(":").pop()));
-}
-
-/** Runs `query` on a fresh connection to one node; a dead or paused node fails within a second. */
-/** Runs `query` on a short-lived connection of its own to the node on `port` (fails fast). */
-export async function askNode<T>(port: number, query: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(port, HOST, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return await query(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function infoFields(info: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of info.split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon > 0 && !line.startsWith("#")) fields.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return fields;
 }
 
 /** Polls `problem` every 100 ms until it finds none; the timeout error names the last one. */
