@@ -4,7 +4,7 @@
 // mid-run and its replica promoted, with REDIS_WAIT_REPLICAS=1 (no acknowledged event may be
 // lost) and without it (the test prints how many were: Redis replicates asynchronously, so a
 // write acknowledged by a primary that dies before sending it on is gone with it).
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
@@ -209,6 +209,35 @@ describe("Redis Cluster", () => {
       handled: total,
     });
   }, 240_000);
+
+  it("what needs one Redis node is refused at start with a clear error, not at each write", async () => {
+    const current = run!;
+    const pipeline = join(dir, "pipeline.yaml");
+    writeFileSync(
+      pipeline,
+      [
+        "routes:",
+        `  - { name: orders, types: ["order.*"], queues: [${current.queue}_a, ${current.queue}_b] }`,
+        `  - { name: default, types: ["*"], queue: ${current.queue} }`,
+        "processors:",
+        "  - route: default",
+        `    http: { url: "http://127.0.0.1:9/", timeoutMs: 1000 }`,
+        `    results: { queue: ${current.queue}_results, when: [onSuccess] }`,
+      ].join("\n"),
+    );
+    const env = { ...current.env, EVENTPIPE_CONFIG: pipeline, LOG_LEVEL: "warn" };
+    const collector = spawnService("collector", {
+      ...env,
+      COLLECTOR_LISTEN: "127.0.0.1:0",
+      COLLECTOR_HTTP_LISTEN: "",
+    });
+    const worker = spawnService("worker", env);
+    current.processes.push(collector, worker);
+    expect(await collector.exited).not.toBe(0);
+    expect(collector.output()).toContain('route "orders" fans out to');
+    expect(await worker.exited).not.toBe(0);
+    expect(worker.output()).toContain("results queues need a single Redis node");
+  }, 60_000);
 
   for (const waitReplicas of [1, 0]) {
     it(`a primary killed mid-run, its replica promoted, REDIS_WAIT_REPLICAS=${waitReplicas}`, async () => {

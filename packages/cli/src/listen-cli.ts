@@ -13,6 +13,7 @@ import {
   createListener,
   DEFAULT_QUEUE_NAME,
   decodeEnvelope,
+  isClusterClient,
   partitionKeys,
   queueKeys,
   type Renewal,
@@ -109,6 +110,12 @@ async function main(): Promise<void> {
       partitionKeys(queue, await readPartitionCount(control, queue)),
     ),
   );
+  if (isClusterClient(control) && partitioned.flat().length > 1) {
+    fail(
+      "on Redis Cluster a listener watches one unpartitioned queue (--queue Q): several lists are read in one call, and their keys are in different slots",
+      1,
+    );
+  }
   const listener = createListener({
     control,
     blocking,

@@ -4,7 +4,13 @@
 // partition and the event's partition key (else its id) picks one. Without a pipeline file
 // there is one route, `default`, to QUEUE_NAME, and routing costs nothing.
 import { createRouter, type Pipeline } from "@eventpipe/pipeline";
-import { createEnqueuer, type Enqueuer, partitionKeys, partitionOf } from "@eventpipe/queue";
+import {
+  createEnqueuer,
+  type Enqueuer,
+  isClusterClient,
+  partitionKeys,
+  partitionOf,
+} from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 
 export interface RoutedStores {
@@ -27,6 +33,11 @@ export function createRoutedStores(
   const byQueues = new Map<string, Enqueuer[]>();
   const byRoute = new Map<string, Enqueuer[]>();
   for (const route of pipeline.routes) {
+    if (route.queues.length > 1 && isClusterClient(redis)) {
+      throw new Error(
+        `route "${route.name}" fans out to ${route.queues.join(", ")}: one script call stores every copy, and on Redis Cluster their keys are in different slots; fan-out routes need a single Redis node`,
+      );
+    }
     const queues = route.queues.join(" ");
     let enqueuers = byQueues.get(queues);
     if (enqueuers === undefined) {

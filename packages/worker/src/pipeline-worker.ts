@@ -6,7 +6,7 @@
 // partition is served at the same pace, however deep the others are.
 import type { Pipeline } from "@eventpipe/pipeline";
 import { selectProcessors } from "@eventpipe/pipeline";
-import { adoptPartitionCount, partitionKeys } from "@eventpipe/queue";
+import { adoptPartitionCount, isClusterClient, partitionKeys } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { WorkerConfig } from "./config.js";
@@ -46,6 +46,11 @@ export async function createPipelineWorkers({
   // Before any consumer claims: a count that would strand stored events stops the process.
   const adopted = new Set<string>();
   for (const spec of specs) {
+    if (spec.results !== undefined && isClusterClient(redis)) {
+      throw new Error(
+        `route "${spec.route}" stores results in queue "${spec.results.queue}" with each ack, in one script call; on Redis Cluster the two queues are in different slots: results queues need a single Redis node`,
+      );
+    }
     for (const queue of [spec.queue, spec.results?.queue]) {
       if (queue === undefined || adopted.has(queue)) continue;
       await adoptPartitionCount(redis, queue, config.queuePartitions);
