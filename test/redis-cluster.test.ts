@@ -239,6 +239,30 @@ describe("Redis Cluster", () => {
     expect(worker.output()).toContain("results queues need a single Redis node");
   }, 60_000);
 
+  it("request and reply across partitions: every Call is answered through the cluster's pub/sub", async () => {
+    const current = run!;
+    const handler = join(dir, "answer.mjs");
+    writeFileSync(
+      handler,
+      'export default async (event) => ({ outcome: "success", body: Buffer.from("answer " + event.eventId) });\n',
+    );
+    const httpPort = await freePort();
+    await startCollector(current, { COLLECTOR_HTTP_LISTEN: `127.0.0.1:${httpPort}` });
+    const worker = spawnService("worker", { ...current.env, WORKER_HANDLER: handler });
+    current.processes.push(worker);
+    const calls = Array.from({ length: 60 }, async (_, i) => {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/v1/call`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ eventId: `call-${i}`, type: "quote.requested" }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      return [response.status, await response.text()] as const;
+    });
+    const answers = await Promise.all(calls);
+    expect(answers).toEqual(answers.map((_, i) => [200, `answer call-${i}`]));
+  }, 60_000);
+
   for (const waitReplicas of [1, 0]) {
     it(`a primary killed mid-run, its replica promoted, REDIS_WAIT_REPLICAS=${waitReplicas}`, async () => {
       const current = run!;

@@ -22,6 +22,8 @@ export interface QueueLayout {
   stop(): void;
 }
 
+const START_ATTEMPTS = 10;
+const START_RETRY_MS = 100;
 const RETRY_MS = 500;
 const RECHECK_MS = 5000;
 const NOT_CHECKED = "the queues' partition counts are not checked yet";
@@ -74,14 +76,17 @@ export function createQueueLayout(
       return refusal;
     },
     async start() {
-      try {
-        await adoptAll();
-      } catch (error) {
-        if (error instanceof PartitionCountError) throw error;
-        logger.warn(
-          { err: (error as Error).message },
-          "checking queue partitions failed; retrying",
-        );
+      // A few quick tries first: a cluster client reports ready while its links to the nodes
+      // are still being set up, and a write in that moment fails as "Connection is closed".
+      for (let attempt = 1; refusal === NOT_CHECKED && attempt <= START_ATTEMPTS; attempt++) {
+        try {
+          await adoptAll();
+        } catch (error) {
+          if (error instanceof PartitionCountError) throw error;
+          if (attempt < START_ATTEMPTS) await delay(START_RETRY_MS);
+          else
+            logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
+        }
       }
       void watch();
     },

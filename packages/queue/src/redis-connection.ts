@@ -164,10 +164,16 @@ function connectCluster(
       ...(parsed.protocol === "rediss:" && perNode.tls === undefined ? { tls: {} } : {}),
     },
   };
-  return new Cluster(
+  const cluster = new Cluster(
     nodes.map(({ host, port }) => ({ host, port })),
     clusterOptions,
-  ) as unknown as Redis;
+  );
+  // ioredis opens a node's link on its first command, and a burst of commands into a link
+  // still opening fails ("Connection is closed."): open each link as soon as the node is known.
+  cluster.on("+node", (node: Redis) => {
+    if (node.status === "wait") node.connect().catch(() => undefined);
+  });
+  return cluster as unknown as Redis;
 }
 
 /** True for a client made with REDIS_CLUSTER_NODES. */
