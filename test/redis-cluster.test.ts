@@ -274,9 +274,12 @@ describe("Redis Cluster", () => {
       });
       startWorker(current, "w1");
       const producer = producerFor(current, port);
+      // 2 KiB payloads: the writes a paused replica misses then outgrow the socket buffers
+      // between it and its primary, which would otherwise still hand them over after the kill.
+      const payload = Buffer.alloc(2048, 0x61);
       const sending = (async () => {
         for (let i = 0; i < total; i++) {
-          const event = newEvent("order.placed", { partitionKey: `account-${i % 64}` });
+          const event = newEvent("order.placed", { partitionKey: `account-${i % 64}`, payload });
           current.ledger.sent.add(event.eventId);
           await producer.send(event);
           // A steady flow, so that the kill lands with writes in flight.
@@ -289,7 +292,24 @@ describe("Redis Cluster", () => {
         () => current.ledger.acknowledged.size >= total / 3,
         60_000,
       );
-      const promoted = await current.cluster.killPrimary(victim);
+      // The replica falls behind before its primary dies: with WAIT the collector stops
+      // acknowledging (its WAITs time out and the producer starts resending); without it the
+      // writes go on and are acknowledged, 10,000 of them past what the replica's socket
+      // buffers could hold, and the failover then loses them.
+      const ackedAtPause = { count: 0 };
+      const promoted = await current.cluster.killPrimary(victim, {
+        whileReplicasPaused: async () => {
+          ackedAtPause.count = current.ledger.acknowledged.size;
+          await until(
+            "writes the replica has not got",
+            () =>
+              waitReplicas > 0
+                ? producer.totals.reconnects > 0
+                : current.ledger.acknowledged.size >= ackedAtPause.count + 10_000,
+            30_000,
+          );
+        },
+      });
       // The old primary comes back as the new one's replica, as an orchestrator would restart
       // it. Until then the shard has no replica, and with REDIS_WAIT_REPLICAS=1 the collector
       // refuses writes (UNAVAILABLE; the producer resends) rather than acknowledge unreplicated ones.

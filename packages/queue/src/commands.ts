@@ -73,6 +73,10 @@ export interface QueueStore {
   ): Promise<number>;
   heartbeat(workerId: string, leaseMs: number): Promise<Heartbeat>;
   recover(workerId: string, options: RecoverOptions): Promise<RecoverResult | undefined>;
+  /** The worker's in-flight entries under these sequences go back to the queue's head. */
+  returnEntries(workerId: string, sequences: readonly number[]): Promise<number>;
+  /** The delivery sequences in the worker's in-flight hash. */
+  heldSequences(workerId: string): Promise<number[]>;
   retry(workerId: string, sequence: number, delayMs: number, envelope: Buffer): Promise<boolean>;
   deadLetter(workerId: string, sequence: number, entry: Buffer): Promise<boolean>;
   promoteDue(limit: number): Promise<number>;
@@ -152,6 +156,18 @@ export function createQueueStore(redis: Redis, keys: QueueKeys): QueueStore {
       )) as number[];
       if (reply[0] === ScriptStatus.leaseStillValid) return undefined;
       return { requeued: reply[1] ?? 0, deadLettered: reply[2] ?? 0 };
+    },
+    async returnEntries(workerId, sequences) {
+      if (sequences.length === 0) return 0;
+      return (await run.epReturn(
+        keys.inflight(workerId),
+        keys.pending,
+        keys.stats,
+        ...sequences,
+      )) as number;
+    },
+    async heldSequences(workerId) {
+      return (await redis.hkeys(keys.inflight(workerId))).map(Number);
     },
     async retry(workerId, sequence, delayMs, envelope) {
       const reply = await run.epRetry(

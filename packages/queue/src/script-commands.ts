@@ -11,6 +11,7 @@ const SCRIPTS = {
   epComplete: { file: "complete-7.lua", keys: 7 },
   epHeartbeat: { file: "heartbeat-1.lua", keys: 1 },
   epRecover: { file: "recover-7.lua", keys: 7 },
+  epReturn: { file: "return-3.lua", keys: 3 },
   epRetry: { file: "retry-3.lua", keys: 3 },
   epDeadLetter: { file: "dead-letter-3.lua", keys: 3 },
   epPromote: { file: "promote-3.lua", keys: 3 },

@@ -174,6 +174,19 @@ describe("every queue script is safe to run twice", () => {
     expect((await readQueueStats(redis, keys)).recovered).toBe(4);
   });
 
+  it("return: a resent return requeues the named entries once, and only them", async () => {
+    const { store, keys, entries } = setup(3);
+    await store.enqueue(entries, noLimits);
+    await store.claim(claimOf("w", 3, 10));
+    expect(await store.returnEntries("w", [10, 12])).toBe(2);
+    expect(await store.returnEntries("w", [10, 12])).toBe(0);
+    expect(await store.heldSequences("w")).toEqual([11]);
+    expect(ids(await redis.lrangeBuffer(keys.pending, 0, -1)).sort()).toEqual(
+      [entries[0]!.eventId, entries[2]!.eventId].sort(),
+    );
+    expect((await readQueueStats(redis, keys)).recovered).toBe(2);
+  });
+
   it("replay and purge: a resent call moves or deletes each dead letter once", async () => {
     const { store, keys, entries } = setup(2);
     const [first, second] = entries.map((entry, i) =>

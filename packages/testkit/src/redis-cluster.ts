@@ -47,8 +47,13 @@ export interface RedisCluster {
   /**
    * SIGKILLs a primary and waits (30 s at most) until one of its replicas was promoted and
    * every surviving node sees it as a primary with cluster_state ok; returns that replica.
+   * With `whileReplicasPaused`, its replicas are stopped (SIGSTOP) until that resolves, the
+   * primary is killed, then they resume: the failover lands on a replica that is behind.
    */
-  killPrimary(node: ClusterNode): Promise<ClusterNode>;
+  killPrimary(
+    node: ClusterNode,
+    options?: { readonly whileReplicasPaused?: () => Promise<void> },
+  ): Promise<ClusterNode>;
   /** used_cpu_sys + used_cpu_user (seconds) of each live node, by port. */
   cpuSeconds(): Promise<Map<number, number>>;
   /** Kills every node and removes the cluster's folder. */
@@ -116,7 +121,7 @@ function describeCluster(nodes: readonly ClusterNode[], folder: string): RedisCl
       }
       throw new Error("no node of the cluster answers");
     },
-    async killPrimary(node) {
+    async killPrimary(node, options) {
       const roles = await rolesOf(nodes);
       if (roles.get(node)?.primary !== true) {
         throw new Error(`node ${node.port} is not a live primary`);
@@ -126,7 +131,18 @@ function describeCluster(nodes: readonly ClusterNode[], folder: string): RedisCl
         throw new Error(`primary ${node.port} has no replica to take over`);
       }
       const survivors = nodes.filter((other) => other !== node && roles.has(other));
+      const paused = options?.whileReplicasPaused;
+      if (paused !== undefined) {
+        for (const replica of replicas) replica.server.signal("SIGSTOP");
+        try {
+          await paused();
+        } catch (error) {
+          for (const replica of replicas) replica.server.signal("SIGCONT");
+          throw error;
+        }
+      }
       await node.server.kill();
+      if (paused !== undefined) for (const replica of replicas) replica.server.signal("SIGCONT");
       // The others first need node-timeout to suspect it, a majority of primaries to agree it
       // failed, then a replica's election: a few seconds with the default 1000 ms.
       let promoted: ClusterNode | undefined;

@@ -24,7 +24,10 @@ export class AckBatcher {
     private readonly workerId: string,
     private readonly log: Logger,
     /** Called with how many acks Redis took, in all and per event type; they are no longer held. */
-    private readonly onAcked: (count: number, byType: ReadonlyMap<string, number>) => void,
+    private readonly onAcked: (
+      sequences: readonly number[],
+      byType: ReadonlyMap<string, number>,
+    ) => void,
     /** True once shutdown gave up waiting: unsent acks are left to recovery. */
     private readonly givenUp: () => boolean,
     /** The result queue, when the processor stores results. */
@@ -74,7 +77,6 @@ export class AckBatcher {
     while (this.count > 0) {
       const batch = this.acks;
       const completions = this.completions;
-      const count = this.count;
       this.acks = new Map();
       this.completions = [];
       this.count = 0;
@@ -86,9 +88,16 @@ export class AckBatcher {
         ]);
         this.backoff.reset();
         const byType = new Map<string, number>();
-        for (const [type, sequences] of batch) byType.set(type, sequences.length);
-        for (const { type } of completions) byType.set(type, (byType.get(type) ?? 0) + 1);
-        this.onAcked(count, byType);
+        const acked: number[] = [];
+        for (const [type, sequences] of batch) {
+          byType.set(type, sequences.length);
+          for (const sequence of sequences) acked.push(sequence);
+        }
+        for (const { type, sequence } of completions) {
+          byType.set(type, (byType.get(type) ?? 0) + 1);
+          acked.push(sequence);
+        }
+        this.onAcked(acked, byType);
       } catch (error) {
         for (const [type, sequences] of batch) {
           for (const sequence of sequences) this.add(sequence, type);

@@ -35,7 +35,8 @@ export function createFailureHandling(deps: {
   readonly counters: FailureCounters;
   readonly observer: WorkerObserver;
   /** Called once the event is no longer held (retried or dead-lettered). */
-  readonly release: (count: number) => void;
+  /** The events under these sequences left the worker's in-flight hash (or never will). */
+  readonly release: (sequences: readonly number[]) => void;
   /** Aborted when shutdown gave up waiting: its recovery puts the event back instead. */
   readonly givenUp: AbortSignal;
 }): FailureHandling {
@@ -66,7 +67,7 @@ export function createFailureHandling(deps: {
       // flight): not a failure of the event. Shutdown's recovery puts it back as it was,
       // without spending one of its attempts.
       if (givenUp.aborted) {
-        release(1);
+        release([sequence]);
         return;
       }
       counters.failed++;
@@ -104,7 +105,7 @@ export function createFailureHandling(deps: {
           "retry scheduled",
         );
       }
-      release(1);
+      release([sequence]);
     },
     async onUndecodable(sequence, raw, error) {
       const entry = undecodableEntry(raw, error, id, Date.now());
@@ -115,7 +116,7 @@ export function createFailureHandling(deps: {
         { err: errorText(error), bytes: raw.length },
         "undecodable queue entry dead-lettered",
       );
-      release(1);
+      release([sequence]);
     },
   };
 }

@@ -20,6 +20,7 @@ import { createFailureHandling } from "./failure-handling.js";
 import { errorText } from "./failure-plan.js";
 import type { EventHandler } from "./handler.js";
 import { NO_OBSERVER, type WorkerObserver } from "./observer.js";
+import { startOrphanWatch } from "./orphans.js";
 import { startUpkeep, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
@@ -34,10 +35,7 @@ export interface WorkerDependencies {
   readonly results?: ResultsTarget;
   /** Told of claims, handler runs, acks, retries, dead letters and recoveries (metrics). */
   readonly observer?: WorkerObserver;
-  /**
-   * The queue partition consumed, and the results queue's partition of the same number
-   * (partitions.ts); default: the unpartitioned queue config.queueName.
-   */
+  /** The queue partition consumed and its results partition; default: config.queueName. */
   readonly partition?: { readonly keys: QueueKeys; readonly results?: QueueKeys };
 }
 
@@ -93,28 +91,32 @@ export function createWorker({
    * earlier one that may still be alive (paused, say), and a stale ack never hits a new claim.
    */
   let nextSequence = 0;
-  /** Events claimed and not yet acked, retried or dead-lettered: the in-flight hash's size. */
-  let held = 0;
   let stopping = false;
   let slotFreed: (() => void) | undefined;
   let allReleased: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let upkeep: Upkeep | undefined;
+  let orphans: { stop(): void } | undefined;
 
-  const release = (count: number) => {
-    held -= count;
+  /**
+   * Sequences of the events claimed and not yet acked, retried or dead-lettered: what our
+   * in-flight hash holds for us (orphans.ts finds anything else there).
+   */
+  const holding = new Set<number>();
+  const release = (sequences: readonly number[]) => {
+    for (const sequence of sequences) holding.delete(sequence);
     slotFreed?.();
-    if (held === 0) allReleased?.();
+    if (holding.size === 0) allReleased?.();
   };
 
   const acks = new AckBatcher(
     store,
     id,
     log,
-    (count, byType) => {
-      counters.processed += count;
+    (sequences, byType) => {
+      counters.processed += sequences.length;
       for (const [type, acked] of byType) observer.acknowledged(type, acked);
-      release(count);
+      release(sequences);
     },
     () => stopping && graceAbort.signal.aborted,
     resultsQueue,
@@ -149,7 +151,7 @@ export function createWorker({
   const refillRoom = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
 
   async function waitForSlot(): Promise<void> {
-    while (held > config.concurrency - refillRoom && !stopping) {
+    while (holding.size > config.concurrency - refillRoom && !stopping) {
       await new Promise<void>((resolve) => {
         slotFreed = resolve;
       });
@@ -178,7 +180,7 @@ export function createWorker({
     unanswered = undefined;
     // A sequence that held an event is never used again.
     nextSequence = request.first + claimed.length;
-    held += claimed.length;
+    for (let i = 0; i < claimed.length; i++) holding.add(request.first + i);
     if (claimed.length > 0) observer.claimed(claimed.length);
     for (let i = 0; i < claimed.length; i++) dispatch(request.first + i, claimed[i]!);
     return claimed.length;
@@ -186,7 +188,7 @@ export function createWorker({
 
   async function consume(): Promise<void> {
     const backoff = new Backoff(100, 2000);
-    const roomNow = () => Math.min(config.concurrency - held, config.batchSize);
+    const roomNow = () => Math.min(config.concurrency - holding.size, config.batchSize);
     // The last claim took less than it had room for: the queue was empty, so wait for an
     // event instead of asking again (at low rates that saves a round trip per event).
     let drained = false;
@@ -245,7 +247,7 @@ export function createWorker({
     id,
     counters,
     get inFlight() {
-      return held;
+      return holding.size;
     },
     async start() {
       // A previous process with this WORKER_ID may have died holding events: put them back
@@ -260,6 +262,8 @@ export function createWorker({
       }
       const { nowMs } = await store.heartbeat(id, config.leaseMs);
       nextSequence = nowMs * 1000;
+      const heldNow = () => ({ holding, claimedBelow: nextSequence });
+      orphans = startOrphanWatch(store, id, log, heldNow, config.leaseMs, observer.recovered);
       upkeep = startUpkeep(store, redis, config, log, (requeued) => {
         counters.recoveredFromOthers += requeued;
         observer.recovered(requeued);
@@ -272,10 +276,11 @@ export function createWorker({
         stopping = true;
         slotFreed?.();
         upkeep?.stop();
+        orphans?.stop();
         // Ends a blocking wait in progress (it holds nothing).
         blocking.disconnect();
         await loop?.catch(() => undefined);
-        if (held > 0) {
+        if (holding.size > 0) {
           const drained = new Promise<void>((resolve) => {
             allReleased = resolve;
           });
