@@ -6,7 +6,12 @@
 // (a rolling change) stops storing into a layout no worker serves.
 import { setTimeout as delay } from "node:timers/promises";
 import { queuesOf } from "@eventpipe/pipeline";
-import { adoptPartitionCount, PartitionCountError, readPartitionCount } from "@eventpipe/queue";
+import {
+  adoptPartitionCount,
+  PartitionCountError,
+  partitionCountKey,
+  readPartitionCount,
+} from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { CollectorConfig } from "./config.js";
@@ -22,7 +27,7 @@ export interface QueueLayout {
   stop(): void;
 }
 
-const START_ATTEMPTS = 10;
+const START_WAIT_MS = 2000;
 const START_RETRY_MS = 100;
 const RETRY_MS = 500;
 const RECHECK_MS = 5000;
@@ -38,17 +43,28 @@ export function createQueueLayout(
   let refusal: string | undefined = NOT_CHECKED;
   let stopped = false;
 
+  /** Adopts our count, recording it in place of another one if that layout is unused. */
   const adoptAll = async () => {
     for (const queue of queues) await adoptPartitionCount(redis, queue, wanted);
     refusal = undefined;
   };
   const refuse = (reason: string) => {
-    if (refusal !== reason)
+    if (refusal !== reason) {
       logger.error({ err: reason }, "queue partitions refused; events are refused");
+    }
     refusal = reason;
   };
+  /**
+   * Compares our count with the recorded ones, and never overwrites another: a collector
+   * left with an old count during a rolling change must not flip the record back. A record
+   * that vanished (Redis lost it) is written again, by the same checks as at start.
+   */
   const recheck = async () => {
     for (const queue of queues) {
+      if ((await redis.exists(partitionCountKey(queue))) === 0) {
+        await adoptPartitionCount(redis, queue, wanted);
+        continue;
+      }
       const recorded = await readPartitionCount(redis, queue);
       if (recorded !== wanted) {
         refuse(
@@ -57,15 +73,16 @@ export function createQueueLayout(
         return;
       }
     }
+    refusal = undefined;
   };
   // Bounded by stop(); each turn waits, so it never spins.
   const watch = async () => {
     while (!stopped) {
-      await delay(refusal === NOT_CHECKED ? RETRY_MS : RECHECK_MS, undefined, { ref: false });
+      await delay(refusal === undefined ? RECHECK_MS : RETRY_MS, undefined, { ref: false });
       if (stopped) return;
       try {
         if (refusal === NOT_CHECKED) await adoptAll();
-        else if (refusal === undefined) await recheck();
+        else await recheck();
       } catch (error) {
         if (error instanceof PartitionCountError) refuse(error.message);
       }
@@ -76,16 +93,19 @@ export function createQueueLayout(
       return refusal;
     },
     async start() {
-      // A few quick tries first: a cluster client reports ready while its links to the nodes
-      // are still being set up, and a write in that moment fails as "Connection is closed".
-      for (let attempt = 1; refusal === NOT_CHECKED && attempt <= START_ATTEMPTS; attempt++) {
+      // Quick tries first, for a moment: a cluster client reports ready while its links to the
+      // nodes are still being set up, and a write then fails as "Connection is closed".
+      const deadline = Date.now() + START_WAIT_MS;
+      while (refusal === NOT_CHECKED && !stopped) {
         try {
           await adoptAll();
         } catch (error) {
           if (error instanceof PartitionCountError) throw error;
-          if (attempt < START_ATTEMPTS) await delay(START_RETRY_MS);
-          else
+          if (Date.now() >= deadline) {
             logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
+            break;
+          }
+          await delay(START_RETRY_MS);
         }
       }
       void watch();

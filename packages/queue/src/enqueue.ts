@@ -3,7 +3,7 @@
 import type { Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
-import { type ScriptArg, scripts } from "./script-commands.js";
+import { type ScriptArg, scripts, scriptText } from "./script-commands.js";
 
 export interface EnqueueEntry {
   readonly eventId: string;
@@ -40,6 +40,7 @@ export interface Enqueuer {
 }
 
 const KEYS_PER_QUEUE = 6;
+const ENQUEUE_LUA = scriptText("epEnqueue");
 
 export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqueuer {
   if (queues.length === 0) throw new TypeError("an enqueuer needs at least one queue");
@@ -68,12 +69,14 @@ export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqu
         args[head + i] = entry.eventId;
         args[head + n + i] = entry.envelope;
       }
-      const reply = (await run.epEnqueue(...args)) as [number, number, number?];
       const wait = limits.waitReplicas;
-      const replicas =
-        wait === undefined || wait.count === 0
-          ? undefined
-          : await waitForReplicas(redis, queues[0]!.pending, wait.count, wait.timeoutMs);
+      let reply: EnqueueReply;
+      let replicas: number | undefined;
+      if (wait === undefined || wait.count === 0) {
+        reply = (await run.epEnqueue(...args)) as EnqueueReply;
+      } else {
+        [reply, replicas] = await enqueueAndWait(redis, args, wait.count, wait.timeoutMs);
+      }
       const [status, a, b] = reply;
       if (status === ScriptStatus.backlogFull) throw new BacklogFullError(a, limits.maxBacklog);
       return { stored: a, duplicates: b ?? 0, replicas };
@@ -81,22 +84,31 @@ export function createEnqueuer(redis: Redis, queues: readonly QueueKeys[]): Enqu
   };
 }
 
+type EnqueueReply = [number, number, number?];
+
 /**
- * WAIT, once the script answered, on the connection to the node that owns `key`'s slot: WAIT
- * counts the replicas that have every earlier write of its connection, so on a cluster it must
- * reach the primary that ran the script. A keyless WAIT would go to any node, and a WAIT in one
- * pipeline with the script would run before the script's retry after NOSCRIPT, so it rides
- * with a read of the key instead: a pipeline goes to its keys' node. If that node no longer
- * owns the slot (MOVED after a failover or resharding) the read fails and the write counts as
- * unconfirmed: the caller refuses it and the producer's resend is deduplicated.
+ * The enqueue script and WAIT in one pipeline: one connection, so WAIT counts the replicas
+ * that have this very write, and on a cluster the pipeline goes to the node owning the keys'
+ * slot, WAIT with it. The script goes as EVAL, its whole text: by hash (EVALSHA), a node
+ * whose script cache was flushed would answer NOSCRIPT and ioredis would load and run it again
+ * outside the pipeline, after the WAIT. If the slot moved (MOVED), the write did not run and
+ * the call fails like any passing refusal; the producer resends.
  */
-async function waitForReplicas(
+async function enqueueAndWait(
   redis: Redis,
-  key: string,
+  args: readonly ScriptArg[],
   count: number,
   timeoutMs: number,
-): Promise<number> {
-  const replies = (await redis.pipeline().exists(key).wait(count, timeoutMs).exec()) ?? [];
-  for (const [error] of replies) if (error) throw error;
-  return Number(replies[1]?.[1] ?? 0);
+): Promise<[EnqueueReply, number]> {
+  const [numberOfKeys, ...rest] = args;
+  const replies =
+    (await redis
+      .pipeline()
+      .eval(ENQUEUE_LUA, numberOfKeys as number, ...rest)
+      .wait(count, timeoutMs)
+      .exec()) ?? [];
+  const [stored, waited] = replies;
+  if (stored?.[0]) throw stored[0];
+  if (waited?.[0]) throw waited[0];
+  return [stored?.[1] as EnqueueReply, Number(waited?.[1] ?? 0)];
 }

@@ -19,7 +19,8 @@ export interface ScriptFile {
 const INCLUDE = /^-- @include ([\w-]+\.lua)$/gm;
 
 const sources = new Map<string, string>();
-function source(url: URL): string {
+/** A script's text with its includes, read once per process. */
+export function scriptSource(url: URL): string {
   let text = sources.get(url.href);
   if (text === undefined) {
     text = readFileSync(url, "utf8").replace(INCLUDE, (_line, file: string) =>
@@ -39,7 +40,7 @@ export function defineScripts(
   const defined = redis as unknown as Record<string, unknown>;
   for (const [name, script] of Object.entries(scripts)) {
     if (defined[name] !== undefined) continue;
-    const lua = source(new URL(script.file, folder));
+    const lua = scriptSource(new URL(script.file, folder));
     redis.defineCommand(
       name,
       script.keys === undefined ? { lua } : { numberOfKeys: script.keys, lua },

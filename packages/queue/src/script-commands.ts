@@ -2,7 +2,7 @@
 // with ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the
 // script cache); the Buffer variants keep envelopes as raw bytes.
 import type { Redis } from "ioredis";
-import { defineScripts } from "./lua-scripts.js";
+import { defineScripts, scriptSource } from "./lua-scripts.js";
 
 const SCRIPTS = {
   epEnqueue: { file: "enqueue-6n.lua", keys: undefined },
@@ -28,7 +28,14 @@ type ScriptCommands = {
   [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
 };
 
+const FOLDER = new URL("./scripts/", import.meta.url);
+
+/** A script's text, for the rare call that must send it whole (EVAL) rather than by hash. */
+export function scriptText(name: ScriptName): string {
+  return scriptSource(new URL(SCRIPTS[name].file, FOLDER));
+}
+
 export function scripts(redis: Redis): ScriptCommands {
-  defineScripts(redis, SCRIPTS, new URL("./scripts/", import.meta.url));
+  defineScripts(redis, SCRIPTS, FOLDER);
   return redis as unknown as ScriptCommands;
 }

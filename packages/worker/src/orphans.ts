@@ -30,8 +30,10 @@ export function startOrphanWatch(
     if (running) return;
     running = true;
     try {
-      // Claims, acks and this read share one connection, so Redis answers them in the order
-      // they were sent, and `held()` already reflects every reply that came before this one.
+      // Whatever order the replies come back in, nothing held is returned: a claim's sequences
+      // are at or past `claimedBelow` until its reply is read (and in `holding` from then on),
+      // a sequence leaves `holding` only once Redis confirmed its entry gone, and return-3
+      // skips an entry that is no longer there when it runs.
       const inHash = await store.heldSequences(workerId);
       const { holding, claimedBelow } = held();
       const strangers = inHash.filter((s) => s < claimedBelow && !holding.has(s));
