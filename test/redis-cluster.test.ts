@@ -4,6 +4,7 @@
 // mid-run and its replica promoted, with REDIS_WAIT_REPLICAS=1 (no acknowledged event may be
 // lost) and without it (the test prints how many were: Redis replicates asynchronously, so a
 // write acknowledged by a primary that dies before sending it on is gone with it).
+import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +154,8 @@ describe("Redis Cluster", () => {
     const current = run!;
     const writer = connectRedis(readRedisConnection(current.env), "writer");
     writer.on("error", () => {});
+    // The writer has no offline queue: commands before the cluster is ready fail at once.
+    await once(writer, "ready", { signal: AbortSignal.timeout(10_000) });
     const keys = current.layout[0]!;
     const primary = await current.cluster.primaryFor(keys.pending);
     const replica = await replicaOf(current, primary.port);
