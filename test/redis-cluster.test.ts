@@ -1,157 +1,34 @@
-// The pipeline on a real Redis Cluster: three primaries and three replicas on loopback, a
-// collector and a worker with REDIS_CLUSTER_NODES and six queue partitions, and the ledger by
-// event id. First a clean run (partitions spread over every primary); then a primary killed
-// mid-run and its replica promoted, with REDIS_WAIT_REPLICAS=1 (no acknowledged event may be
+// The pipeline on a real Redis Cluster (test-support/cluster-run.ts: three primaries and three
+// replicas on loopback, six queue partitions) and the ledger by event id: WAIT reaching the
+// node that ran the write; 100,000 events spread over every primary; Calls answered through
+// the cluster's pub/sub; what needs one node refused at start; then a primary killed mid-run
+// after its replica fell behind, with REDIS_WAIT_REPLICAS=1 (no acknowledged event may be
 // lost) and without it (the test prints how many were: Redis replicates asynchronously, so a
 // write acknowledged by a primary that dies before sending it on is gone with it).
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { spawnService } from "../packages/faults/src/index.js";
+import { newEvent } from "../packages/producer/src/index.js";
+import { connectRedis, createEnqueuer, readRedisConnection } from "../packages/queue/src/index.js";
+import { askNode, until } from "../packages/testkit/src/index.js";
 import {
-  formatVerdict,
-  Ledger,
-  RECORDING_HANDLER,
-  type ServiceProcess,
-  spawnService,
-  startCollectorProcess,
-} from "../packages/faults/src/index.js";
-import { createProducer, newEvent } from "../packages/producer/src/index.js";
-import {
-  connectRedis,
-  createEnqueuer,
-  partitionKeys,
-  type QueueKeys,
-  readRedisConnection,
-} from "../packages/queue/src/index.js";
-import {
-  askNode,
-  type ClusterNode,
-  type RedisCluster,
-  startRedisCluster,
-  until,
-} from "../packages/testkit/src/index.js";
-import { uniqueQueueName } from "../test-support/collector.js";
-import {
-  recordPartitionedOutcome,
-  waitUntilPartitionsDrained,
-} from "../test-support/partitioned-outcome.js";
+  drainAndCheck,
+  producerFor,
+  replicaOf,
+  replicationOf,
+  startCollector,
+  startWorker,
+  useClusterRun,
+} from "../test-support/cluster-run.js";
 import { freePort } from "../test-support/redis-server.js";
 
-const PARTITIONS = 6;
-
-interface ClusterRun {
-  readonly cluster: RedisCluster;
-  readonly redis: Redis;
-  readonly queue: string;
-  readonly layout: readonly QueueKeys[];
-  readonly recordFile: string;
-  readonly ledger: Ledger;
-  readonly env: Record<string, string>;
-  readonly processes: ServiceProcess[];
-}
-
-let run: ClusterRun | undefined;
-let dir = "";
-
-beforeEach(async () => {
-  const cluster = await startRedisCluster({
-    baseDir: existsSync("/dev/shm") ? "/dev/shm" : undefined,
-  });
-  dir = mkdtempSync(join(tmpdir(), "eventpipe-cluster-"));
-  const env = {
-    REDIS_CLUSTER_NODES: cluster.seeds,
-    QUEUE_PARTITIONS: String(PARTITIONS),
-  };
-  const redis = connectRedis(readRedisConnection(env), "commands");
-  redis.on("error", () => {});
-  const queue = uniqueQueueName("cluster");
-  run = {
-    cluster,
-    redis,
-    queue,
-    layout: partitionKeys(queue, PARTITIONS),
-    recordFile: join(dir, "handled.log"),
-    ledger: new Ledger(),
-    env: { ...env, QUEUE_NAME: queue },
-    processes: [],
-  };
-});
-
-afterEach(async () => {
-  if (run === undefined) return;
-  for (const proc of run.processes) proc.signal("SIGKILL");
-  await Promise.all(run.processes.map((proc) => proc.exited));
-  run.redis.disconnect();
-  await run.cluster.destroy();
-  rmSync(dir, { recursive: true, force: true });
-  run = undefined;
-});
-
-async function startCollector(current: ClusterRun, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const proc = await startCollectorProcess(port, { ...current.env, ...env }, 20_000);
-  current.processes.push(proc);
-  return port;
-}
-
-function startWorker(current: ClusterRun, id: string) {
-  const proc = spawnService("worker", {
-    ...current.env,
-    WORKER_ID: id,
-    WORKER_HANDLER: RECORDING_HANDLER,
-    TEST_RECORD_FILE: current.recordFile,
-    WORKER_CONCURRENCY: "240",
-    WORKER_BATCH_SIZE: "200",
-    WORKER_LEASE_MS: "5000",
-    WORKER_BLOCK_TIMEOUT_MS: "200",
-    LOG_LEVEL: "warn",
-  });
-  current.processes.push(proc);
-  return proc;
-}
-
-function producerFor(current: ClusterRun, port: number) {
-  return createProducer({
-    address: `127.0.0.1:${port}`,
-    batchSize: 200,
-    // A failover takes seconds: the producer keeps resending what was not acknowledged.
-    retryForMs: 60_000,
-    onAck(events, rejections) {
-      const rejected = new Set(rejections.map((rejection) => rejection.index));
-      current.ledger.recordAcknowledged(
-        events.flatMap((event, i) => (rejected.has(i) ? [] : [event.eventId])),
-      );
-    },
-  });
-}
-
-async function replicationOf(port: number): Promise<string> {
-  return askNode(port, (node) => node.info("replication")).catch(() => "");
-}
-
-async function drainAndCheck(current: ClusterRun, scenario: string) {
-  await waitUntilPartitionsDrained(current.redis, current.layout, 90_000);
-  await recordPartitionedOutcome(current.ledger, current.redis, current.layout, current.recordFile);
-  const verdict = current.ledger.check();
-  process.stdout.write(`[redis-cluster] ${formatVerdict(scenario, verdict)}\n`);
-  return verdict;
-}
-
-/** The port of the replica that follows the primary on `primaryPort`. */
-async function replicaOf(current: ClusterRun, primaryPort: number): Promise<ClusterNode> {
-  for (const node of current.cluster.nodes) {
-    const info = await askNode(node.port, (redis) => redis.info("replication")).catch(() => "");
-    if (info.includes("role:slave") && info.includes(`master_port:${primaryPort}`)) return node;
-  }
-  throw new Error(`no replica follows ${primaryPort}`);
-}
+const run = useClusterRun();
 
 describe("Redis Cluster", () => {
   it("WAIT reaches the primary that ran the write: a stopped replica leaves it unconfirmed, even after the script cache was flushed", async () => {
-    const current = run!;
+    const current = run();
     const writer = connectRedis(readRedisConnection(current.env), "writer");
     writer.on("error", () => {});
     // The writer has no offline queue: commands before the cluster is ready fail at once.
@@ -183,7 +60,7 @@ describe("Redis Cluster", () => {
   }, 60_000);
 
   it("six partitions over three primaries: 100,000 events, every id stored and handled once", async () => {
-    const current = run!;
+    const current = run();
     const total = 100_000;
     const primaries = new Set(
       await Promise.all(
@@ -214,8 +91,8 @@ describe("Redis Cluster", () => {
   }, 240_000);
 
   it("what needs one Redis node is refused at start with a clear error, not at each write", async () => {
-    const current = run!;
-    const pipeline = join(dir, "pipeline.yaml");
+    const current = run();
+    const pipeline = join(current.dir, "pipeline.yaml");
     writeFileSync(
       pipeline,
       [
@@ -243,8 +120,8 @@ describe("Redis Cluster", () => {
   }, 60_000);
 
   it("request and reply across partitions: every Call is answered through the cluster's pub/sub", async () => {
-    const current = run!;
-    const handler = join(dir, "answer.mjs");
+    const current = run();
+    const handler = join(current.dir, "answer.mjs");
     writeFileSync(
       handler,
       'export default async (event) => ({ outcome: "success", body: Buffer.from("answer " + event.eventId) });\n',
@@ -268,7 +145,7 @@ describe("Redis Cluster", () => {
 
   for (const waitReplicas of [1, 0]) {
     it(`a primary killed mid-run, its replica promoted, REDIS_WAIT_REPLICAS=${waitReplicas}`, async () => {
-      const current = run!;
+      const current = run();
       const total = 30_000;
       const victim = await current.cluster.primaryFor(current.layout[0]!.pending);
       const port = await startCollector(current, {
