@@ -14,13 +14,12 @@ import {
   DEFAULT_QUEUE_NAME,
   decodeEnvelope,
   isClusterClient,
-  partitionKeys,
   queueKeys,
   type Renewal,
   readInteger,
-  readPartitionCount,
   readRedisConnection,
   readString,
+  recordedPartitions,
 } from "@eventpipe/queue";
 import { formatJson, formatLine, recordOf } from "./listen-format.js";
 
@@ -106,9 +105,7 @@ async function main(): Promise<void> {
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   // A partitioned queue is watched in every partition (its events are copied there).
   const partitioned = await Promise.all(
-    options.queues.map(async (queue) =>
-      partitionKeys(queue, await readPartitionCount(control, queue)),
-    ),
+    options.queues.map(async (queue) => recordedPartitions(control, queue)),
   );
   if (isClusterClient(control) && partitioned.flat().length > 1) {
     fail(

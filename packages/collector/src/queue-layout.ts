@@ -6,12 +6,7 @@
 // (a rolling change) stops storing into a layout no worker serves.
 import { setTimeout as delay } from "node:timers/promises";
 import { queuesOf } from "@eventpipe/pipeline";
-import {
-  adoptPartitionCount,
-  PartitionCountError,
-  partitionCountKey,
-  readPartitionCount,
-} from "@eventpipe/queue";
+import { adoptPartitionCount, PartitionCountError, readRecordedCount } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { CollectorConfig } from "./config.js";
@@ -61,11 +56,11 @@ export function createQueueLayout(
    */
   const recheck = async () => {
     for (const queue of queues) {
-      if ((await redis.exists(partitionCountKey(queue))) === 0) {
+      const recorded = await readRecordedCount(redis, queue);
+      if (recorded === undefined) {
         await adoptPartitionCount(redis, queue, wanted);
         continue;
       }
-      const recorded = await readPartitionCount(redis, queue);
       if (recorded !== wanted) {
         refuse(
           `queue "${queue}" is now recorded with ${recorded} partition(s), this collector has QUEUE_PARTITIONS=${wanted}: restart it with the new count`,

@@ -10,7 +10,7 @@ import { encodeNewEvent } from "./codec.js";
 import { createQueueStore } from "./commands.js";
 import { type DeadLetter, decodeDeadLetter } from "./dead-letter.js";
 import type { QueueKeys } from "./keys.js";
-import { partitionKeys, readPartitionCount } from "./partitions.js";
+import { recordedPartitions } from "./partitions.js";
 
 export interface DeadLetterFilter {
   readonly type?: string;
@@ -121,10 +121,6 @@ export interface QueueDeadLetter {
   /** That partition's keys (the queue's own with one partition): where replay puts it back. */
   readonly keys: QueueKeys;
   readonly entry: DeadLetter;
-}
-
-async function recordedPartitions(redis: Redis, name: string): Promise<QueueKeys[]> {
-  return partitionKeys(name, await readPartitionCount(redis, name));
 }
 
 /** Dead letters waiting in all partitions of queue `name`. */

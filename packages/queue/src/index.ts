@@ -67,6 +67,8 @@ export {
   partitionOf,
   readPartitionCount,
   readQueuePartitions,
+  readRecordedCount,
+  recordedPartitions,
 } from "./partitions.js";
 export type { QueueState } from "./queue-state.js";
 export { readQueueState, readQueueStateOf } from "./queue-state.js";

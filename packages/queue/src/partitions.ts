@@ -38,14 +38,22 @@ export function partitionCountKey(name: string): string {
   return queueKeys(name).partitionCount;
 }
 
-/** The recorded partition count of a queue; 1 when none was recorded (the original layout). */
-export async function readPartitionCount(redis: Redis, name: string): Promise<number> {
-  return parseCount(await redis.get(partitionCountKey(name)));
+/** The partition count recorded for a queue; undefined when none is (the original layout). */
+export async function readRecordedCount(redis: Redis, name: string): Promise<number | undefined> {
+  const recorded = await redis.get(partitionCountKey(name));
+  if (recorded === null) return undefined;
+  const count = Number(recorded);
+  return Number.isInteger(count) && count >= 1 && count <= MAX_QUEUE_PARTITIONS ? count : 1;
 }
 
-function parseCount(recorded: string | null): number {
-  const count = recorded === null ? 1 : Number(recorded);
-  return Number.isInteger(count) && count >= 1 && count <= MAX_QUEUE_PARTITIONS ? count : 1;
+/** The recorded partition count of a queue; 1 when none was recorded (the original layout). */
+export async function readPartitionCount(redis: Redis, name: string): Promise<number> {
+  return (await readRecordedCount(redis, name)) ?? 1;
+}
+
+/** The keys of every partition of queue `name`, by its recorded count: what readers use. */
+export async function recordedPartitions(redis: Redis, name: string): Promise<QueueKeys[]> {
+  return partitionKeys(name, await readPartitionCount(redis, name));
 }
 
 export class PartitionCountError extends Error {
@@ -104,12 +112,11 @@ export async function adoptPartitionCount(
   count: number,
 ): Promise<void> {
   partitionKeys(name, count);
-  const key = partitionCountKey(name);
-  const raw = await redis.get(key);
-  const recorded = parseCount(raw);
+  const stored = await readRecordedCount(redis, name);
+  const recorded = stored ?? 1;
   // Nothing to write when the count stands (an absent record means 1): a worker must start
   // even while Redis is at maxmemory and refuses every write, SET NX included.
-  if (recorded === count && (raw !== null || count === 1)) return;
+  if (recorded === count && (stored !== undefined || count === 1)) return;
   if (recorded !== count) {
     const use = await layoutUse(redis, partitionKeys(name, recorded));
     if (use.events > 0 || use.liveWorkers > 0) {
@@ -118,5 +125,5 @@ export async function adoptPartitionCount(
   }
   // Two processes adopting different counts at once: the later SET wins and the other is
   // refused at its next start; the drained queue loses nothing either way.
-  await redis.set(key, String(count));
+  await redis.set(partitionCountKey(name), String(count));
 }

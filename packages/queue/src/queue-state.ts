@@ -4,8 +4,8 @@
 // partition, all at once.
 import type { Redis } from "ioredis";
 import { decodeEnvelope } from "./codec.js";
-import { type QueueKeys, queueKeys } from "./keys.js";
-import { partitionKeys, readPartitionCount } from "./partitions.js";
+import type { QueueKeys } from "./keys.js";
+import { recordedPartitions } from "./partitions.js";
 import { scripts } from "./script-commands.js";
 
 export interface QueueState {
@@ -56,11 +56,9 @@ export async function readQueueState(redis: Redis, keys: QueueKeys): Promise<Que
  * different partitions (WORKER_PARTITIONS) make it a lower bound.
  */
 export async function readQueueStateOf(redis: Redis, name: string): Promise<QueueState> {
-  const count = await readPartitionCount(redis, name);
-  if (count === 1) return readQueueState(redis, queueKeys(name));
-  const parts = await Promise.all(
-    partitionKeys(name, count).map((keys) => readQueueState(redis, keys)),
-  );
+  const layout = await recordedPartitions(redis, name);
+  const parts = await Promise.all(layout.map((keys) => readQueueState(redis, keys)));
+  if (parts.length === 1) return parts[0]!;
   const sum = (figure: (state: QueueState) => number) =>
     parts.reduce((total, state) => total + figure(state), 0);
   return {

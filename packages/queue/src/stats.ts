@@ -2,8 +2,8 @@
 // readQueueStats reads one partition's keys; readQueueStatsOf reads a queue by name over the
 // partition count recorded in Redis, so tools see the whole queue whatever QUEUE_PARTITIONS is.
 import type { Redis } from "ioredis";
-import { type QueueKeys, queueKeys } from "./keys.js";
-import { partitionKeys, readPartitionCount } from "./partitions.js";
+import type { QueueKeys } from "./keys.js";
+import { recordedPartitions } from "./partitions.js";
 
 export const DEFAULT_QUEUE_NAME = "event_queue";
 
@@ -121,11 +121,9 @@ export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<Que
  * one partition reads exactly as readQueueStats of its keys, without `partitions`.
  */
 export async function readQueueStatsOf(redis: Redis, name: string): Promise<QueueStats> {
-  const count = await readPartitionCount(redis, name);
-  if (count === 1) return readQueueStats(redis, queueKeys(name));
-  const parts = await Promise.all(
-    partitionKeys(name, count).map((keys) => readQueueStats(redis, keys)),
-  );
+  const layout = await recordedPartitions(redis, name);
+  const parts = await Promise.all(layout.map((keys) => readQueueStats(redis, keys)));
+  if (parts.length === 1) return parts[0]!;
   const sum = (figure: (stats: QueueStats) => number) =>
     parts.reduce((total, stats) => total + figure(stats), 0);
   const byType: Record<string, number> = {};
