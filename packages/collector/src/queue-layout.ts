@@ -22,8 +22,6 @@ export interface QueueLayout {
   stop(): void;
 }
 
-const START_WAIT_MS = 2000;
-const START_RETRY_MS = 100;
 const RETRY_MS = 500;
 const RECHECK_MS = 5000;
 const NOT_CHECKED = "the queues' partition counts are not checked yet";
@@ -88,20 +86,11 @@ export function createQueueLayout(
       return refusal;
     },
     async start() {
-      // Quick tries first, for a moment: a cluster client reports ready while its links to the
-      // nodes are still being set up, and a write then fails as "Connection is closed".
-      const deadline = Date.now() + START_WAIT_MS;
-      while (refusal === NOT_CHECKED && !stopped) {
-        try {
-          await adoptAll();
-        } catch (error) {
-          if (error instanceof PartitionCountError) throw error;
-          if (Date.now() >= deadline) {
-            logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
-            break;
-          }
-          await delay(START_RETRY_MS);
-        }
+      try {
+        await adoptAll();
+      } catch (error) {
+        if (error instanceof PartitionCountError) throw error;
+        logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
       }
       void watch();
     },

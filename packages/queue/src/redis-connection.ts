@@ -164,12 +164,20 @@ function connectCluster(
       ...(parsed.protocol === "rediss:" && perNode.tls === undefined ? { tls: {} } : {}),
     },
   };
-  const cluster = new Cluster(
-    nodes.map(({ host, port }) => ({ host, port })),
-    clusterOptions,
+  return openLinksEagerly(
+    new Cluster(
+      nodes.map(({ host, port }) => ({ host, port })),
+      clusterOptions,
+    ),
   );
-  // ioredis opens a node's link on its first command, and a burst of commands into a link
-  // still opening fails ("Connection is closed."): open each link as soon as the node is known.
+}
+
+/**
+ * ioredis opens a cluster node's link on its first command, and a burst of commands into a
+ * link still opening fails ("Connection is closed."): open each link as soon as the node is
+ * known, on every cluster client, copies included.
+ */
+function openLinksEagerly(cluster: Cluster): Redis {
   cluster.on("+node", (node: Redis) => {
     if (node.status === "wait") node.connect().catch(() => undefined);
   });
@@ -186,8 +194,10 @@ export function duplicateConnection(redis: Redis, overrides: RedisOptions): Redi
   if (!isClusterClient(redis)) return redis.duplicate(overrides);
   const cluster = redis as unknown as Cluster;
   const { enableOfflineQueue, ...perNode } = overrides;
-  return cluster.duplicate(undefined, {
-    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
-    redisOptions: { ...cluster.options.redisOptions, ...perNode },
-  }) as unknown as Redis;
+  return openLinksEagerly(
+    cluster.duplicate(undefined, {
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+      redisOptions: { ...cluster.options.redisOptions, ...perNode },
+    }),
+  );
 }
