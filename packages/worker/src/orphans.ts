@@ -16,47 +16,32 @@ export interface HeldByWorker {
   readonly claimedBelow: number;
 }
 
-export function startOrphanWatch(
+/** One check of the in-flight hash; upkeep.ts runs it three times a lease, like the lease renewal. */
+export async function returnStrangers(
   store: QueueStore,
   workerId: string,
   log: Logger,
   held: () => HeldByWorker,
-  /** Checked three times a lease (at most once a second), like the lease is renewed. */
-  leaseMs: number,
   onReturned: (count: number) => void,
-): { stop(): void } {
-  let running = false;
-  const check = async () => {
-    if (running) return;
-    running = true;
-    try {
-      // Whatever order the replies come back in, nothing held is returned: a claim's sequences
-      // are at or past `claimedBelow` until its reply is read (and in `holding` from then on),
-      // a sequence leaves `holding` only once Redis confirmed its entry gone, and return-3
-      // skips an entry that is no longer there when it runs.
-      const inHash = await store.heldSequences(workerId);
-      const { holding, claimedBelow } = held();
-      const strangers = inHash.filter((s) => s < claimedBelow && !holding.has(s));
-      if (strangers.length === 0) return;
-      const returned = await store.returnEntries(workerId, strangers);
-      if (returned > 0) {
-        onReturned(returned);
-        log.warn(
-          { returned },
-          "events finished here were back in this worker's in-flight hash (Redis lost its latest writes, e.g. a failover to a replica that was behind): put back in the queue",
-        );
-      }
-    } catch (error) {
-      log.debug({ err: errorText(error) }, "checking the in-flight hash failed");
-    } finally {
-      running = false;
+): Promise<void> {
+  try {
+    // Whatever order the replies come back in, nothing held is returned: a claim's sequences
+    // are at or past `claimedBelow` until its reply is read (and in `holding` from then on),
+    // a sequence leaves `holding` only once Redis confirmed its entry gone, and return-3
+    // skips an entry that is no longer there when it runs.
+    const inHash = await store.heldSequences(workerId);
+    const { holding, claimedBelow } = held();
+    const strangers = inHash.filter((s) => s < claimedBelow && !holding.has(s));
+    if (strangers.length === 0) return;
+    const returned = await store.returnEntries(workerId, strangers);
+    if (returned > 0) {
+      onReturned(returned);
+      log.warn(
+        { returned },
+        "events finished here were back in this worker's in-flight hash (Redis lost its latest writes, e.g. a failover to a replica that was behind): put back in the queue",
+      );
     }
-  };
-  const timer = setInterval(() => void check(), Math.max(1000, Math.floor(leaseMs / 3)));
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-    },
-  };
+  } catch (error) {
+    log.debug({ err: errorText(error) }, "checking the in-flight hash failed");
+  }
 }

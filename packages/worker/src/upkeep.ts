@@ -1,14 +1,37 @@
 // A worker's background duties, on timers: renew its lease, take back the events of workers
-// whose lease ran out, and move retries that came due back to the queue. Each duty runs one
+// whose lease ran out, move retries that came due back to the queue, and return entries of
+// its in-flight hash it does not hold (orphans.ts). Each duty runs one
 // at a time; a failed turn is logged and the next turn tries again.
 import type { QueueStore } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { WorkerConfig } from "./config.js";
 import { errorText } from "./failure-plan.js";
+import { type HeldByWorker, returnStrangers } from "./orphans.js";
 
 export interface Upkeep {
   stop(): void;
+}
+
+/**
+ * The first duty of a starting worker: a previous process with this WORKER_ID may have died
+ * holding events, so they go back before our claims reuse its delivery sequences; then the
+ * lease. Resolves the Redis clock in ms, where the worker's sequences start.
+ */
+export async function takeOverWorkerId(
+  store: QueueStore,
+  config: WorkerConfig,
+  log: Logger,
+): Promise<number> {
+  const leftover = await store.recover(config.workerId, {
+    maxDeliveries: config.maxDeliveries,
+    force: true,
+    countDelivery: true,
+  });
+  if (leftover !== undefined && leftover.requeued + leftover.deadLettered > 0) {
+    log.warn({ ...leftover }, "took back the events a previous worker with this id held");
+  }
+  return (await store.heartbeat(config.workerId, config.leaseMs)).nowMs;
 }
 
 /** Runs `turn` on every tick, never two at once. */
@@ -30,7 +53,14 @@ export function startUpkeep(
   redis: Redis,
   config: WorkerConfig,
   log: Logger,
-  onRecovered: (requeued: number) => void,
+  events: {
+    /** Events of dead workers this one put back in the queue. */
+    readonly onRecovered: (requeued: number) => void;
+    /** What this worker holds, for the in-flight hash check (orphans.ts). */
+    readonly held: () => HeldByWorker;
+    /** Entries of its own in-flight hash it did not hold and put back. */
+    readonly onReturned: (returned: number) => void;
+  },
 ): Upkeep {
   const id = config.workerId;
 
@@ -52,7 +82,7 @@ export function startUpkeep(
           countDelivery: true,
         });
         if (result !== undefined) {
-          onRecovered(result.requeued);
+          events.onRecovered(result.requeued);
           log.warn({ deadWorker: other, ...result }, "took back the events of a dead worker");
         }
       }
@@ -72,6 +102,9 @@ export function startUpkeep(
   const timers = [
     everyInterval(Math.max(100, Math.floor(config.leaseMs / 3)), renewLeaseAndRecover),
     everyInterval(250, promoteDueRetries),
+    everyInterval(Math.max(1000, Math.floor(config.leaseMs / 3)), () =>
+      returnStrangers(store, id, log, events.held, events.onReturned),
+    ),
   ];
   return {
     stop() {

@@ -20,8 +20,7 @@ import { createFailureHandling } from "./failure-handling.js";
 import { errorText } from "./failure-plan.js";
 import type { EventHandler } from "./handler.js";
 import { NO_OBSERVER, type WorkerObserver } from "./observer.js";
-import { startOrphanWatch } from "./orphans.js";
-import { startUpkeep, type Upkeep } from "./upkeep.js";
+import { startUpkeep, takeOverWorkerId, type Upkeep } from "./upkeep.js";
 
 export interface WorkerDependencies {
   /** Made with connectWorkerRedis(); the worker duplicates it for blocking reads. */
@@ -77,7 +76,6 @@ export function createWorker({
   const store: QueueStore = createQueueStore(redis, keysConsumed);
   const resultsQueue =
     results === undefined ? undefined : (partition?.results ?? queueKeys(results.queue));
-  const keys = store.keys;
   const blocking = connectBlocking(redis, config);
   blocking.on("error", (error) => log.debug({ err: error.message }, "blocking connection error"));
 
@@ -96,7 +94,6 @@ export function createWorker({
   let allReleased: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let upkeep: Upkeep | undefined;
-  let orphans: { stop(): void } | undefined;
 
   /**
    * Sequences of the events claimed and not yet acked, retried or dead-lettered: what our
@@ -208,8 +205,8 @@ export function createWorker({
         // onto the same end of the same list leaves it where it was, so the wait takes
         // nothing and a worker that dies here holds nothing; the claim script takes it.
         const moved = await blocking.blmoveBuffer(
-          keys.pending,
-          keys.pending,
+          keysConsumed.pending,
+          keysConsumed.pending,
           "RIGHT",
           "RIGHT",
           config.blockTimeoutMs / 1000,
@@ -229,7 +226,7 @@ export function createWorker({
         // (a second process runs with our WORKER_ID): then back off instead of spinning.
         // Losing a race is no reason to wait, or the loser would fall ever further behind.
         if (claimed === 0) {
-          if ((await redis.llen(keys.pending)) > 0) await backoff.wait();
+          if ((await redis.llen(keysConsumed.pending)) > 0) await backoff.wait();
           continue;
         }
         backoff.reset();
@@ -250,23 +247,14 @@ export function createWorker({
       return holding.size;
     },
     async start() {
-      // A previous process with this WORKER_ID may have died holding events: put them back
-      // before our own claims reuse its delivery sequences.
-      const leftover = await store.recover(id, {
-        maxDeliveries: config.maxDeliveries,
-        force: true,
-        countDelivery: true,
-      });
-      if (leftover !== undefined && leftover.requeued + leftover.deadLettered > 0) {
-        log.warn({ ...leftover }, "took back the events a previous worker with this id held");
-      }
-      const { nowMs } = await store.heartbeat(id, config.leaseMs);
-      nextSequence = nowMs * 1000;
-      const heldNow = () => ({ holding, claimedBelow: nextSequence });
-      orphans = startOrphanWatch(store, id, log, heldNow, config.leaseMs, observer.recovered);
-      upkeep = startUpkeep(store, redis, config, log, (requeued) => {
-        counters.recoveredFromOthers += requeued;
-        observer.recovered(requeued);
+      nextSequence = (await takeOverWorkerId(store, config, log)) * 1000;
+      upkeep = startUpkeep(store, redis, config, log, {
+        onRecovered(requeued) {
+          counters.recoveredFromOthers += requeued;
+          observer.recovered(requeued);
+        },
+        held: () => ({ holding, claimedBelow: nextSequence }),
+        onReturned: observer.recovered,
       });
       log.info({ route, concurrency: config.concurrency }, "worker started");
       loop = consume();
@@ -276,7 +264,6 @@ export function createWorker({
         stopping = true;
         slotFreed?.();
         upkeep?.stop();
-        orphans?.stop();
         // Ends a blocking wait in progress (it holds nothing).
         blocking.disconnect();
         await loop?.catch(() => undefined);
