@@ -12,10 +12,10 @@ import { Outcome } from "@eventpipe/proto";
 import { queueKeys } from "@eventpipe/queue";
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { Pool } from "undici";
+import { cleanUp, newQueue, redisCpuSeconds, startCollector } from "./bench-services.js";
 import { type Child, cpuSeconds, freePort, start, until, waitForOutput } from "./processes.js";
 import { type PipelineFile, WORKER, writePipelineFile } from "./processor-scenarios.js";
 import type { BenchRedis } from "./redis-server.js";
-import { cleanUp, newQueue, redisCpuSeconds, startCollector } from "./scenarios.js";
 import { webhookPayload } from "./webhook-payload.js";
 
 const ECHO_PROCESSOR = "packages/echo-processor/dist/main.js";

@@ -18,8 +18,8 @@ import {
   startRedisCluster,
 } from "@eventpipe/testkit";
 import type { Redis } from "ioredis";
+import { COLLECTOR, FAST_WORKER, newQueue, runProducers, WORKER } from "./bench-services.js";
 import { type Child, freePort, start, until, waitForOutput } from "./processes.js";
-import { COLLECTOR, FAST_WORKER, newQueue, runProducers, WORKER } from "./scenarios.js";
 
 const DRAIN_LIMIT_MS = 300_000;
 /** The layouts the group compares, in the same rounds. */

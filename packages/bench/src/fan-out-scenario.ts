@@ -7,9 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createListener, queueKeys } from "@eventpipe/queue";
 import { Redis } from "ioredis";
+import {
+  cleanUp,
+  newQueue,
+  redisCpuSeconds,
+  runProducers,
+  startCollector,
+} from "./bench-services.js";
 import { cpuSeconds } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
-import { cleanUp, newQueue, redisCpuSeconds, runProducers, startCollector } from "./scenarios.js";
 
 export type FanOutShape = "one queue" | "two queues" | "one queue, listener";
 

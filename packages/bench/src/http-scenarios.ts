@@ -1,9 +1,9 @@
 // The HTTP door against its ceiling: the same load generator (http-load.ts) POSTs JSON batches
 // to a no-op fastify server (http-sink-server.ts) and to the collector's HTTP door.
 import { queueKeys } from "@eventpipe/queue";
+import { cleanUp, newQueue, redisCpuSeconds, startCollector } from "./bench-services.js";
 import { type Child, cpuSeconds, freePort, start, waitForOutput } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
-import { cleanUp, newQueue, redisCpuSeconds, startCollector } from "./scenarios.js";
 
 const HTTP_SINK = "packages/bench/dist/http-sink-server.js";
 const HTTP_LOAD = "packages/bench/dist/http-load.js";

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Event } from "@eventpipe/proto";
 import { createQueueStore, type EnqueueEntry, encodeNewEvent, queueKeys } from "@eventpipe/queue";
+import { cleanUp, newQueue, redisCpuSeconds } from "./bench-services.js";
 import { type Child, cpuSeconds, freePort, start, until, waitForOutput } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
-import { cleanUp, newQueue, redisCpuSeconds } from "./scenarios.js";
 import { webhookPayload } from "./webhook-payload.js";
 
 const ECHO_HTTP = "packages/bench/dist/echo-http-server.js";

@@ -4,9 +4,10 @@
 // run starts from the flushed Redis the previous scenario left and flushes it again.
 import { SAMPLE_EVENT_TYPES } from "@eventpipe/producer";
 import { createSchemaRegistry } from "@eventpipe/schemas";
+import { PRODUCER } from "./bench-services.js";
 import { start, until } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
-import { type IngestFigures, ingest, PRODUCER } from "./scenarios.js";
+import { type IngestFigures, ingest } from "./scenarios.js";
 
 const PROBE_LIMIT_MS = 10_000;
 
