@@ -84,14 +84,8 @@ function relay(
     outgoing.end();
     return;
   }
-  const resume = () => incoming.resume();
-  incoming.on("data", (chunk: Buffer) => {
-    if (!outgoing.write(chunk)) {
-      incoming.pause();
-      outgoing.once("drain", resume);
-    }
-  });
-  incoming.on("end", () => outgoing.end());
+  // pipe() waits for "drain" before reading on: the upload moves at the upstream's pace.
+  incoming.pipe(outgoing);
 }
 
 function answerCaller(
@@ -114,14 +108,8 @@ function answerCaller(
     failed(route, incoming, caller, error as Error);
     return;
   }
-  const resume = () => answer.resume();
-  answer.on("data", (chunk: Buffer) => {
-    if (!caller.write(chunk)) {
-      answer.pause();
-      caller.once("drain", resume);
-    }
-  });
-  answer.on("end", () => caller.end());
+  // At the caller's pace, as the upload goes at the upstream's.
+  answer.pipe(caller);
   // The upstream went away mid-answer: the caller must not take a cut body for a whole one.
   answer.on("close", () => {
     if (!answer.complete) caller.destroy();
