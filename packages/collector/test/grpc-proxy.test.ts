@@ -2,7 +2,6 @@
 // real collector whose pipeline file routes acme.master.v1.Master to it, and real gRPC
 // clients calling the collector's address.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -16,6 +15,7 @@ import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { createProducer, newEvent } from "../../producer/src/index.js";
 import { HealthClient, ServingStatus } from "../../proto/src/index.js";
 import { decodeEnvelope } from "../../queue/src/index.js";
+import { freePort } from "../../testkit/src/index.js";
 import { createCollector, createLogger, readCollectorConfig } from "../src/index.js";
 import {
   type Callback,
@@ -46,15 +46,6 @@ const get = (
   options: { token?: string | null; deadlineMs?: number; extra?: Record<string, string> } = {},
 ) =>
   getWith(client, item, { ...options, token: options.token === undefined ? PROXY : options.token });
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -282,7 +273,7 @@ describe("gRPC proxy when the upstream fails or the collector stops", () => {
   it("gives UNAVAILABLE to every call of an upstream that is down from the start, and the collector serves on", async () => {
     const queue = uniqueQueueName("grpc_proxy_down");
     const collector = await startProxyCollector(queue, [
-      `{ services: ["acme.master.v1."], upstream: "127.0.0.1:${await closedPort()}" }`,
+      `{ services: ["acme.master.v1."], upstream: "127.0.0.1:${await freePort()}" }`,
     ]);
     const client = new Master(
       collector.address,

@@ -12,7 +12,6 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -23,6 +22,7 @@ import {
   uniqueQueueName,
 } from "../../../test-support/collector.js";
 import { useSharedRedis } from "../../../test-support/shared-redis.js";
+import { closeServer, listenOnLoopback } from "../../testkit/src/index.js";
 
 const { redisUrl } = useSharedRedis();
 
@@ -84,14 +84,8 @@ function startUpstream() {
     seen,
     held,
     closedEarly: () => closedEarly,
-    async listen(): Promise<number> {
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      return (server.address() as AddressInfo).port;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    listen: () => listenOnLoopback(server),
+    close: () => closeServer(server),
   };
 }
 
@@ -260,7 +254,7 @@ describe("https upstreams", () => {
       },
       (_request, response) => response.end("secret"),
     );
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = await listenOnLoopback(server);
     const file = join(dir, "https.yaml");
     writeFileSync(
       file,
@@ -268,7 +262,7 @@ describe("https upstreams", () => {
   - { name: default, types: ["*"], queue: ${queue} }
 proxy:
   http:
-    - { prefix: /tls, upstream: "https://127.0.0.1:${(server.address() as AddressInfo).port}" }
+    - { prefix: /tls, upstream: "https://127.0.0.1:${port}" }
 `,
     );
     const tls = await startTestCollector(redisUrl, queue, { EVENTPIPE_CONFIG: file });

@@ -12,7 +12,6 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PipelineError } from "@eventpipe/pipeline";
@@ -25,7 +24,7 @@ import {
 import { spawnService } from "../../../test-support/processes.js";
 import { useSharedRedis } from "../../../test-support/shared-redis.js";
 import { connectRedis, decodeEnvelope } from "../../queue/src/index.js";
-import { freePort } from "../../testkit/src/index.js";
+import { closeServer, freePort, listenOnLoopback } from "../../testkit/src/index.js";
 import { createCollector, createLogger, readCollectorConfig } from "../src/index.js";
 
 const { redisUrl, redis } = useSharedRedis();
@@ -96,14 +95,8 @@ function startUpstream() {
       heldDownloads = [];
       for (const release of held) release();
     },
-    async listen(): Promise<number> {
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      return (server.address() as AddressInfo).port;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    listen: () => listenOnLoopback(server),
+    close: () => closeServer(server),
   };
 }
 

@@ -1,3 +1,4 @@
+export { closeServer, listenOnLoopback } from "./loopback-server.js";
 export type { NodeProcess } from "./node-process.js";
 export { startNodeProcess, until, waitForOutput } from "./node-process.js";
 export type { ClusterNode, RedisCluster, RedisClusterOptions } from "./redis-cluster.js";

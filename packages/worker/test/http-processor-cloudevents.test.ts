@@ -3,13 +3,12 @@
 // survive the round trip in binary and structured mode, checked by id; retries keep the id;
 // the Standard Webhooks signature covers the body in both formats.
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type CloudEventV1, HTTP } from "cloudevents";
 import { afterEach, describe, expect, it } from "vitest";
 import { newEvent } from "../../producer/src/index.js";
 import type { Event } from "../../proto/src/index.js";
+import { closeServer, listenOnLoopback } from "../../testkit/src/index.js";
 import type { EventContext } from "../src/handler.js";
 import { RetryLater } from "../src/handler.js";
 import { encodeHeaderValue } from "../src/processors/cloudevents-out.js";
@@ -45,14 +44,9 @@ async function startReceiver(status: (attempt: number) => number = () => 200) {
     received.push({ headers: req.headers, body, event });
     res.writeHead(status(received.length)).end();
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    server.close();
-    await once(server, "close");
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+  const port = await listenOnLoopback(server);
+  cleanups.push(() => closeServer(server));
+  const url = `http://127.0.0.1:${port}/events`;
   const byId = (id: string) => received.filter((request) => request.event.id === id);
   return { url, received, byId };
 }
@@ -243,14 +237,9 @@ describe("CloudEvents wire details", () => {
     const server = createServer((req, res) => {
       res.writeHead(200, { "content-type": req.headers["content-type"] ?? "none" }).end();
     });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    cleanups.push(async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, "close");
-    });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const port = await listenOnLoopback(server);
+    cleanups.push(() => closeServer(server));
+    const url = `http://127.0.0.1:${port}/`;
     const { handler } = processorFor(url, {});
     const { text } = sampleEvents();
     const result = await handler(text, contextFor(text.eventId));

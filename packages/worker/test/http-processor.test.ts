@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import {
   createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { newEvent } from "../../producer/src/index.js";
+import { closeServer, listenOnLoopback } from "../../testkit/src/index.js";
 import type { EventContext, EventHandler, HandlerResult } from "../src/handler.js";
 import { PermanentFailure, RetryLater } from "../src/handler.js";
 import { createHttpProcessor, type HttpProcessorOptions } from "../src/processors/http.js";
@@ -46,16 +45,9 @@ async function startServer(respond: Respond): Promise<TestServer> {
     state.received.push({ headers: req.headers, body });
     respond(req, body, res);
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    server.close();
-    await once(server, "close");
-  });
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-  });
+  const port = await listenOnLoopback(server);
+  cleanups.push(() => closeServer(server));
+  return Object.assign(state, { url: `http://127.0.0.1:${port}` });
 }
 
 function processorFor(url: string, options: Partial<HttpProcessorOptions> = {}) {
@@ -247,11 +239,9 @@ describe("HTTP processor", () => {
   });
 
   it("reports a refused connection as a plain, retryable error", async () => {
-    const closed = createServer().listen(0, "127.0.0.1");
-    await once(closed, "listening");
-    const port = (closed.address() as AddressInfo).port;
-    closed.close();
-    await once(closed, "close");
+    const closed = createServer();
+    const port = await listenOnLoopback(closed);
+    await closeServer(closed);
     const { handler } = processorFor(`http://127.0.0.1:${port}/x`);
     const event = jsonEvent();
 
