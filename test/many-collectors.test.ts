@@ -56,6 +56,18 @@ async function scrape(collector: Collector): Promise<{ accepted: number; duplica
 const acceptedBy = async (collectors: readonly Collector[]) =>
   Promise.all(collectors.map(async (c) => (await scrape(c)).accepted));
 
+/** Every id sent was acknowledged, stored and handled, none twice (the ledger, by id). */
+async function expectEveryIdOnce(faults: FaultRun, scenario: string, total: number) {
+  const verdict = await faults.expectNothingLost(scenario);
+  expect(verdict.counts).toMatchObject({
+    sent: total,
+    acknowledged: total,
+    stored: total,
+    handled: total,
+    duplicates: 0,
+  });
+}
+
 describe("many collectors", () => {
   it("three collectors behind one list target, one killed with SIGKILL mid-run: traffic moves to the survivors and nothing is lost", async () => {
     const faults = run();
@@ -104,14 +116,7 @@ describe("many collectors", () => {
         .join(" ")}; producer ${JSON.stringify({ ...totals, rejections: undefined })}\n`,
     );
 
-    const verdict = await faults.expectNothingLost("3 collectors, one killed with SIGKILL");
-    expect(verdict.counts).toMatchObject({
-      sent: total,
-      acknowledged: total,
-      stored: total,
-      handled: total,
-      duplicates: 0,
-    });
+    await expectEveryIdOnce(faults, "3 collectors, one killed with SIGKILL", total);
     expect(totals).toMatchObject({ sent: total, rejected: 0 });
     expect(totals.stored + totals.duplicates).toBeGreaterThanOrEqual(total);
     // After the kill both survivors took turns: each stored at least a tenth of it.
@@ -139,14 +144,7 @@ describe("many collectors", () => {
         .join(" ")}; producer ${JSON.stringify({ ...totals, rejections: undefined })}\n`,
     );
 
-    const verdict = await faults.expectNothingLost("max connection age 1 s");
-    expect(verdict.counts).toMatchObject({
-      sent: total,
-      acknowledged: total,
-      stored: total,
-      handled: total,
-      duplicates: 0,
-    });
+    await expectEveryIdOnce(faults, "max connection age 1 s", total);
     // Six seconds of sending over connections that live about one and a half: calls were
     // cut and reopened (a cut between batches leaves nothing to resend and is no
     // "reconnect"). Which collector a reopened call lands on is round_robin's turn among

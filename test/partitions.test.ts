@@ -8,7 +8,7 @@ import { readRecords } from "../packages/faults/src/index.js";
 import { newEvent } from "../packages/producer/src/index.js";
 import { partitionKeys, partitionOf } from "../packages/queue/src/index.js";
 import { waitForOutput } from "../packages/testkit/src/index.js";
-import { useFaultRun } from "../test-support/fault-run.js";
+import { type FaultRun, useFaultRun } from "../test-support/fault-run.js";
 import {
   pendingInOrder,
   recordPartitionedOutcome,
@@ -19,6 +19,17 @@ import { spawnService } from "../test-support/processes.js";
 const run = useFaultRun({ ownRedis: false });
 const PARTITIONS = 4;
 const KEYS = 16;
+
+/** A collector process with QUEUE_PARTITIONS=2 on the run's queue, left to exit if refused. */
+function collectorWithTwoPartitions(faults: FaultRun) {
+  return spawnService("collector", {
+    REDIS_URL: faults.redisUrl,
+    QUEUE_NAME: faults.queue,
+    QUEUE_PARTITIONS: "2",
+    COLLECTOR_LISTEN: "127.0.0.1:0",
+    COLLECTOR_HTTP_LISTEN: "",
+  });
+}
 
 describe("queue partitions", () => {
   it("keys keep their order in their own partition, and two workers splitting the partitions handle every id once", async () => {
@@ -80,13 +91,7 @@ describe("queue partitions", () => {
     proc.signal("SIGTERM");
     await proc.exited;
 
-    const refusedCollector = spawnService("collector", {
-      REDIS_URL: faults.redisUrl,
-      QUEUE_NAME: faults.queue,
-      QUEUE_PARTITIONS: "2",
-      COLLECTOR_LISTEN: "127.0.0.1:0",
-      COLLECTOR_HTTP_LISTEN: "",
-    });
+    const refusedCollector = collectorWithTwoPartitions(faults);
     expect(await refusedCollector.exited).not.toBe(0);
     expect(refusedCollector.output()).toContain(
       `queue "${faults.queue}" is split into 4 partition(s) and still holds 100 events`,
@@ -99,13 +104,7 @@ describe("queue partitions", () => {
     await waitUntilPartitionsDrained(faults.redis, partitionKeys(faults.queue, 4), 30_000);
     // Drained, but a live worker of the old layout still refuses the change: collectors with
     // the old count could still be feeding it.
-    const whileServed = spawnService("collector", {
-      REDIS_URL: faults.redisUrl,
-      QUEUE_NAME: faults.queue,
-      QUEUE_PARTITIONS: "2",
-      COLLECTOR_LISTEN: "127.0.0.1:0",
-      COLLECTOR_HTTP_LISTEN: "",
-    });
+    const whileServed = collectorWithTwoPartitions(faults);
     expect(await whileServed.exited).not.toBe(0);
     expect(whileServed.output()).toContain("and 1 live worker lease(s)");
     drainer.signal("SIGTERM");
