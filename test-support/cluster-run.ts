@@ -13,9 +13,11 @@ import {
   Ledger,
   type LedgerVerdict,
   RECORDING_HANDLER,
+  recordOutcome,
   type ServiceProcess,
   spawnService,
   startCollectorProcess,
+  waitUntilDrained,
 } from "../packages/faults/src/index.js";
 import { createProducer, type Producer } from "../packages/producer/src/index.js";
 import {
@@ -31,7 +33,6 @@ import {
   startRedisCluster,
 } from "../packages/testkit/src/index.js";
 import { uniqueQueueName } from "./collector.js";
-import { recordPartitionedOutcome, waitUntilPartitionsDrained } from "./partitioned-outcome.js";
 import { freePort } from "./redis-server.js";
 
 export const PARTITIONS = 6;
@@ -142,8 +143,9 @@ export async function replicationOf(port: number): Promise<string> {
 
 /** Waits until every partition drained, then checks the ledger by id and prints it. */
 export async function drainAndCheck(current: ClusterRun, scenario: string): Promise<LedgerVerdict> {
-  await waitUntilPartitionsDrained(current.redis, current.layout, 90_000);
-  await recordPartitionedOutcome(current.ledger, current.redis, current.layout, current.recordFile);
+  const { redis, layout: keys, recordFile } = current;
+  await waitUntilDrained(redis, keys, 90_000);
+  await recordOutcome(current.ledger, { redis, keys, recordFile });
   const verdict = current.ledger.check();
   process.stdout.write(`[redis-cluster] ${formatVerdict(scenario, verdict)}\n`);
   return verdict;

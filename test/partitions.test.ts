@@ -3,22 +3,36 @@
 // processes share the partitions (WORKER_PARTITIONS) and every id is handled once, by the
 // worker of its partition. A collector or worker started with another count is refused while
 // events remain, and accepted once the queue drained.
+
+import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { readRecords } from "../packages/faults/src/index.js";
+import { readRecords, recordOutcome, waitUntilDrained } from "../packages/faults/src/index.js";
 import { newEvent } from "../packages/producer/src/index.js";
-import { partitionKeys, partitionOf } from "../packages/queue/src/index.js";
+import {
+  decodeEnvelope,
+  partitionKeys,
+  partitionOf,
+  type QueueKeys,
+} from "../packages/queue/src/index.js";
 import { waitForOutput } from "../packages/testkit/src/index.js";
 import { type FaultRun, useFaultRun } from "../test-support/fault-run.js";
-import {
-  pendingInOrder,
-  recordPartitionedOutcome,
-  waitUntilPartitionsDrained,
-} from "../test-support/partitioned-outcome.js";
 import { spawnService } from "../test-support/processes.js";
 
 const run = useFaultRun({ ownRedis: false });
 const PARTITIONS = 4;
 const KEYS = 16;
+
+/** The pending events of one partition, oldest first: [event id, partition key]. */
+async function pendingInOrder(
+  redis: Redis,
+  keys: QueueKeys,
+): Promise<Array<readonly [string, string]>> {
+  const raw = await redis.lrangeBuffer(keys.pending, 0, -1);
+  return raw.reverse().map((entry) => {
+    const event = decodeEnvelope(entry).stored.event;
+    return [event?.eventId ?? "", event?.partitionKey ?? ""] as const;
+  });
+}
 
 /** A collector process with QUEUE_PARTITIONS=2 on the run's queue, left to exit if refused. */
 function collectorWithTwoPartitions(faults: FaultRun) {
@@ -63,8 +77,12 @@ describe("queue partitions", () => {
 
     faults.startWorker("low", { QUEUE_PARTITIONS: "4", WORKER_PARTITIONS: "0-1" });
     faults.startWorker("high", { QUEUE_PARTITIONS: "4", WORKER_PARTITIONS: "2,3" });
-    await waitUntilPartitionsDrained(faults.redis, layout, 60_000);
-    await recordPartitionedOutcome(faults.ledger, faults.redis, layout, faults.recordFile);
+    await waitUntilDrained(faults.redis, layout, 60_000);
+    await recordOutcome(faults.ledger, {
+      redis: faults.redis,
+      keys: layout,
+      recordFile: faults.recordFile,
+    });
     const verdict = faults.ledger.check();
     expect(verdict.problems).toEqual([]);
     expect(verdict.counts).toMatchObject({ sent: total, stored: total, handled: total });
@@ -101,7 +119,7 @@ describe("queue partitions", () => {
     expect(refusedWorker.output()).toContain("QUEUE_PARTITIONS=1 would strand events");
 
     const drainer = faults.startWorker("drainer", { QUEUE_PARTITIONS: "4" });
-    await waitUntilPartitionsDrained(faults.redis, partitionKeys(faults.queue, 4), 30_000);
+    await waitUntilDrained(faults.redis, partitionKeys(faults.queue, 4), 30_000);
     // Drained, but a live worker of the old layout still refuses the change: collectors with
     // the old count could still be feeding it.
     const whileServed = collectorWithTwoPartitions(faults);

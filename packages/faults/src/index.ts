@@ -14,7 +14,7 @@ export type {
   ProblemKind,
 } from "./ledger.js";
 export { formatVerdict, Ledger } from "./ledger.js";
-export type { OutcomeSources } from "./outcome.js";
+export type { OutcomeSources, QueueLayout } from "./outcome.js";
 export { recordingAcks, recordOutcome, waitUntilDrained } from "./outcome.js";
 export type { HandledRecord } from "./records.js";
 export { RECORDING_HANDLER, readRecords } from "./records.js";

@@ -1,7 +1,8 @@
 // Fills a ledger from what a run left behind: the producer's acknowledgements as they come,
-// then, once the queue has drained, the handlers' record file and the queue's audit.
+// then, once the queue has drained, the handlers' record file and the queue's audit. A queue
+// split into partitions (QUEUE_PARTITIONS) is given as the keys of every partition.
 import type { ProducerOptions } from "@eventpipe/producer";
-import { auditQueue, type QueueKeys, readQueueStats } from "@eventpipe/queue";
+import { auditQueue, type QueueKeys, type QueueStats, readQueueStats } from "@eventpipe/queue";
 import type { Redis } from "ioredis";
 import type { Ledger } from "./ledger.js";
 import { readRecords } from "./records.js";
@@ -20,9 +21,12 @@ export function recordingAcks(ledger: Ledger, options: ProducerOptions = {}): Pr
   };
 }
 
+/** One queue's keys, or every partition's. */
+export type QueueLayout = QueueKeys | readonly QueueKeys[];
+
 export interface OutcomeSources {
   readonly redis: Redis;
-  readonly keys: QueueKeys;
+  readonly keys: QueueLayout;
   /** The file recording-handler.js wrote. */
   readonly recordFile: string;
   /** The dedup sets name the stored ids; false when the run turned deduplication off. */
@@ -31,11 +35,13 @@ export interface OutcomeSources {
 
 /** Records handled, stored, dead-lettered and still-queued ids. Call once the run drained. */
 export async function recordOutcome(ledger: Ledger, sources: OutcomeSources): Promise<void> {
-  const audit = await auditQueue(sources.redis, sources.keys);
-  if (sources.storedIdsKnown ?? true) ledger.recordStored(audit.stored);
+  for (const keys of [sources.keys].flat()) {
+    const audit = await auditQueue(sources.redis, keys);
+    if (sources.storedIdsKnown ?? true) ledger.recordStored(audit.stored);
+    ledger.recordDeadLettered(audit.deadLettered);
+    ledger.recordStillQueued([...audit.pending, ...audit.inFlight, ...audit.delayed]);
+  }
   ledger.recordHandled(readRecords(sources.recordFile).map((record) => record.eventId));
-  ledger.recordDeadLettered(audit.deadLettered);
-  ledger.recordStillQueued([...audit.pending, ...audit.inFlight, ...audit.delayed]);
 }
 
 /**
@@ -44,21 +50,20 @@ export async function recordOutcome(ledger: Ledger, sources: OutcomeSources): Pr
  */
 export async function waitUntilDrained(
   redis: Redis,
-  keys: QueueKeys,
+  keys: QueueLayout,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const drained = (stats: QueueStats) =>
+    stats.pending === 0 &&
+    stats.inFlight === 0 &&
+    stats.retriesWaiting === 0 &&
+    stats.expiredWorkers.length === 0;
   for (;;) {
-    const stats = await readQueueStats(redis, keys).catch(() => undefined);
-    if (
-      stats !== undefined &&
-      stats.pending === 0 &&
-      stats.inFlight === 0 &&
-      stats.retriesWaiting === 0 &&
-      stats.expiredWorkers.length === 0
-    ) {
-      return;
-    }
+    const stats = await Promise.all([keys].flat().map((part) => readQueueStats(redis, part))).catch(
+      () => undefined,
+    );
+    if (stats?.every(drained)) return;
     if (Date.now() > deadline) {
       throw new Error(`the queue did not drain in ${timeoutMs} ms: ${JSON.stringify(stats)}`);
     }
