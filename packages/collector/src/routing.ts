@@ -2,7 +2,7 @@
 // rest to `default`), one enqueuer per route that stores into its queue, or into each of its
 // queues at once for a fan-out route. With QUEUE_PARTITIONS > 1 each route has one enqueuer per
 // partition and the event's partition key (else its id) picks one. Without a pipeline file
-// there is one route, `default`, to QUEUE_NAME, and routing costs nothing.
+// there is one route, `default`, to QUEUE_NAME, and routing looks nothing up.
 import { createRouter, type Pipeline } from "@eventpipe/pipeline";
 import {
   createEnqueuer,
@@ -56,13 +56,8 @@ export function createRoutedStores(
   }
   const only = byQueues.size === 1 ? [...byQueues.values()][0] : undefined;
   const routeOf = (type: string) => byRoute.get(router.routeFor(type).name)!;
-  if (partitions === 1) {
-    const first = only?.[0];
-    return {
-      enqueuerFor: first !== undefined ? () => first : (type) => routeOf(type)[0]!,
-    };
-  }
   return {
+    // With one partition partitionOf is 0 without hashing; with one route no type is looked up.
     enqueuerFor: (type, partitionKey) =>
       (only ?? routeOf(type))[partitionOf(partitionKey, partitions)]!,
   };
