@@ -18,6 +18,7 @@ import {
   STRUCTURED_TYPE,
 } from "./cloudevents-bodies.js";
 import { badRequest } from "./errors.js";
+import { addTextBodyParser } from "./json-body.js";
 
 export type EventsBody =
   | { readonly format: "json"; readonly events: readonly unknown[] }
@@ -106,17 +107,6 @@ export function addEventBodyParsers(app: FastifyInstance, limit: number): void {
     [STRUCTURED_TYPE, fromStructured],
     [BATCH_TYPE, fromBatch],
   ] as const;
-  for (const [contentType, parse] of cloudEvents) {
-    app.addContentTypeParser(contentType, { parseAs: "string" }, (_request, body, done) => {
-      let parsed: EventsBody;
-      try {
-        parsed = parse(body as string);
-      } catch (error) {
-        done(error as Error, undefined);
-        return;
-      }
-      done(null, parsed);
-    });
-  }
+  for (const [contentType, parse] of cloudEvents) addTextBodyParser(app, contentType, parse);
   addBinaryCatchAllParser(app, limit);
 }

@@ -15,21 +15,28 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Reads bodies of `contentType` as text and hands them to `parse`; what it throws is the answer. */
+export function addTextBodyParser(
+  app: FastifyInstance,
+  contentType: string,
+  parse: (text: string) => unknown,
+): void {
+  app.addContentTypeParser(contentType, { parseAs: "string" }, (_request, body, done) => {
+    let value: unknown;
+    try {
+      value = parse(body as string);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    done(null, value);
+  });
+}
+
 /** `request.body` is the parsed JSON value. */
 export function addJsonBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  for (const contentType of JSON_TYPES) {
-    app.addContentTypeParser(contentType, { parseAs: "string" }, (_request, body, done) => {
-      let value: unknown;
-      try {
-        value = parseJson(body as string);
-      } catch (error) {
-        done(error as Error, undefined);
-        return;
-      }
-      done(null, value);
-    });
-  }
+  for (const contentType of JSON_TYPES) addTextBodyParser(app, contentType, parseJson);
 }
 
 /**
