@@ -12,9 +12,9 @@ import { Outcome } from "@eventpipe/proto";
 import { queueKeys } from "@eventpipe/queue";
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { Pool } from "undici";
-import { cleanUp, newQueue, redisCpuSeconds, startCollector } from "./bench-services.js";
+import { cleanUp, newQueue, redisCpuSeconds, startCollector, WORKER } from "./bench-services.js";
 import { type Child, cpuSeconds, freePort, start, until, waitForOutput } from "./processes.js";
-import { type PipelineFile, WORKER, writePipelineFile } from "./processor-scenarios.js";
+import { type PipelineFile, writePipelineFile } from "./processor-scenarios.js";
 import type { BenchRedis } from "./redis-server.js";
 import { webhookPayload } from "./webhook-payload.js";
 

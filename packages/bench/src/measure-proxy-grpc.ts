@@ -2,22 +2,21 @@
 // process, against the same upstream called directly, by the same load generator at the same
 // concurrency, in the same rounds. The collector takes its route from a pipeline file
 // (EVENTPIPE_CONFIG) and checks a bearer token, as a gateway in production would.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Child, cpuSeconds, freePort, start, waitForOutput } from "./processes.js";
+import { PROXY_TOKEN, startProxyGateway } from "./proxy-gateway.js";
 import { type BenchRedis, startBenchRedis } from "./redis-server.js";
 import { type BenchSettings, repeatTogether } from "./settings.js";
 import { median, type Row } from "./table.js";
 
 const UPSTREAM = "packages/bench/dist/grpc-echo-upstream.js";
 const LOAD = "packages/bench/dist/grpc-unary-load.js";
-const COLLECTOR = "packages/collector/dist/main.js";
 const ECHO_METHOD = "/bench.v1.Echo/Echo";
 /** Calls in flight on the load generator's one channel. */
 const IN_FLIGHT = 64;
 const REQUEST_BYTES = 256;
-const TOKEN = "bench-proxy-secret-0123456789";
 
 interface LoadSummary {
   readonly calls: number;
@@ -41,7 +40,7 @@ async function unaryLoad(address: string, seconds: number): Promise<LoadSummary>
       "--bytes",
       String(REQUEST_BYTES),
       "--token",
-      TOKEN,
+      PROXY_TOKEN,
     ],
     {},
   );
@@ -70,29 +69,13 @@ export async function measureGrpcProxy(
     children.push(upstream);
     await waitForOutput(upstream, "grpc echo upstream listening");
 
-    const pipelineFile = join(dir, "pipeline.yaml");
-    writeFileSync(
-      pipelineFile,
-      [
-        "routes:",
-        '  - { name: default, types: ["*"], queue: bench_grpc_proxy }',
-        "proxy:",
-        "  grpc:",
-        `    - { services: ["bench.v1."], upstream: "${upstreamAddress}" }`,
-        "",
-      ].join("\n"),
+    const { child: collector, address: collectorAddress } = await startProxyGateway(
+      (redis ?? ownRedis)!,
+      dir,
+      "grpc",
+      ["  grpc:", `    - { services: ["bench.v1."], upstream: "${upstreamAddress}" }`],
     );
-    const collectorAddress = `127.0.0.1:${await freePort()}`;
-    const collector = start(COLLECTOR, [], {
-      REDIS_URL: (redis ?? ownRedis)!.url,
-      COLLECTOR_LISTEN: collectorAddress,
-      COLLECTOR_HTTP_LISTEN: "",
-      EVENTPIPE_CONFIG: pipelineFile,
-      COLLECTOR_TOKENS: `bench:${TOKEN}:proxy`,
-      LOG_LEVEL: "info",
-    });
     children.push(collector);
-    await waitForOutput(collector, "collector listening");
 
     const pid = collector.child.pid!;
     /** The collector's CPU per proxied call (warm-up calls included), in µs. */

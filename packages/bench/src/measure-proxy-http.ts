@@ -3,21 +3,20 @@
 // load generator (autocannon, in this process) at the same number of keep-alive connections,
 // in the same rounds. The collector takes its route from a pipeline file (EVENTPIPE_CONFIG)
 // and checks a bearer token with the `proxy` scope, as a gateway in production would.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Child, cpuSeconds, freePort, start, waitForOutput } from "./processes.js";
+import { PROXY_TOKEN, startProxyGateway } from "./proxy-gateway.js";
 import { type BenchRedis, startBenchRedis } from "./redis-server.js";
 import { type BenchSettings, repeatTogether } from "./settings.js";
 import { median, type Row } from "./table.js";
 
 const ECHO_HTTP = "packages/bench/dist/echo-http-server.js";
-const COLLECTOR = "packages/collector/dist/main.js";
 /** Keep-alive connections, one request in flight on each; the same for both targets. */
 const CONNECTIONS = 32;
 const REQUEST_BYTES = 256;
-const TOKEN = "bench-proxy-secret-0123456789";
 
 /** The part of autocannon's programmatic API used here (the package ships no types). */
 interface LoadOptions {
@@ -100,35 +99,19 @@ export async function measureHttpProxy(
     children.push(upstream);
     await waitForOutput(upstream, "echo http server listening");
 
-    const pipelineFile = join(dir, "pipeline.yaml");
-    writeFileSync(
-      pipelineFile,
-      [
-        "routes:",
-        '  - { name: default, types: ["*"], queue: bench_http_proxy }',
-        "proxy:",
-        "  http:",
-        `    - { prefix: /api, upstream: "http://127.0.0.1:${upstreamPort}" }`,
-        "",
-      ].join("\n"),
+    const { child: collector, address: collectorAddress } = await startProxyGateway(
+      (redis ?? ownRedis)!,
+      dir,
+      "http",
+      ["  http:", `    - { prefix: /api, upstream: "http://127.0.0.1:${upstreamPort}" }`],
     );
-    const collectorAddress = `127.0.0.1:${await freePort()}`;
-    const collector = start(COLLECTOR, [], {
-      REDIS_URL: (redis ?? ownRedis)!.url,
-      COLLECTOR_LISTEN: "",
-      COLLECTOR_HTTP_LISTEN: collectorAddress,
-      EVENTPIPE_CONFIG: pipelineFile,
-      COLLECTOR_TOKENS: `bench:${TOKEN}:proxy`,
-      LOG_LEVEL: "info",
-    });
     children.push(collector);
-    await waitForOutput(collector, "collector listening");
 
     const directUrl = `http://127.0.0.1:${upstreamPort}/echo`;
     const proxiedUrl = `http://${collectorAddress}/api/echo`;
     // Connections opened and code warmed on both paths before anything is counted.
     await load(directUrl, 1);
-    await load(proxiedUrl, 1, TOKEN);
+    await load(proxiedUrl, 1, PROXY_TOKEN);
 
     const pid = collector.child.pid!;
     /** The collector's CPU per proxied request, in µs. */
@@ -142,7 +125,7 @@ export async function measureHttpProxy(
       },
       proxied: async () => {
         const before = cpuSeconds(pid);
-        const run = await load(proxiedUrl, seconds, TOKEN);
+        const run = await load(proxiedUrl, seconds, PROXY_TOKEN);
         collectorMicros.push(((cpuSeconds(pid) - before) * 1e6) / run.requests);
         p99.proxied.push(run.p99Ms);
         return run.perSecond;

@@ -7,14 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Event } from "@eventpipe/proto";
 import { createQueueStore, type EnqueueEntry, encodeNewEvent, queueKeys } from "@eventpipe/queue";
-import { cleanUp, newQueue, redisCpuSeconds } from "./bench-services.js";
+import { cleanUp, newQueue, redisCpuSeconds, WORKER } from "./bench-services.js";
 import { type Child, cpuSeconds, freePort, start, until, waitForOutput } from "./processes.js";
 import type { BenchRedis } from "./redis-server.js";
 import { webhookPayload } from "./webhook-payload.js";
 
 const ECHO_HTTP = "packages/bench/dist/echo-http-server.js";
 const HTTP_CEILING = "packages/bench/dist/http-ceiling.js";
-export const WORKER = "packages/worker/dist/main.js";
 const FILL_CHUNK = 1000;
 const LIMIT_MS = 600_000;
 /** How often the drain is polled: the figure's timing resolution. */
