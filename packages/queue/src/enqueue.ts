@@ -1,8 +1,9 @@
 // Storing events: one script call stores a chunk in one queue, or a copy in each queue of a
 // fan-out route, atomically (enqueue-6n.lua).
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { BacklogFullError, ScriptStatus } from "./errors.js";
 import type { QueueKeys } from "./keys.js";
+import { isClusterClient } from "./redis-connection.js";
 import { type ScriptArg, scripts, scriptText } from "./script-commands.js";
 
 export interface EnqueueEntry {
@@ -108,7 +109,14 @@ async function enqueueAndWait(
       .wait(count, timeoutMs)
       .exec()) ?? [];
   const [stored, waited] = replies;
-  if (stored?.[0]) throw stored[0];
+  if (stored?.[0]) {
+    // ioredis does not act on a MOVED inside this pipeline (WAIT ran, so it is not retried):
+    // read the topology now, so that the producer's resend goes to the slot's new primary.
+    if (/^(MOVED|ASK) /.test(stored[0].message) && isClusterClient(redis)) {
+      (redis as unknown as Cluster).refreshSlotsCache();
+    }
+    throw stored[0];
+  }
   if (waited?.[0]) throw waited[0];
   return [stored?.[1] as EnqueueReply, Number(waited?.[1] ?? 0)];
 }

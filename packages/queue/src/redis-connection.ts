@@ -156,6 +156,10 @@ function connectCluster(
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
     maxRedirections: 32,
+    // ioredis learns a new topology from a MOVED reply to a plain command, but not from one
+    // inside a pipeline that cannot be retried (the collector's write with WAIT), nor from a
+    // link that closed when the writer does not retry: read it anew every 2 s as well.
+    slotsRefreshInterval: 2000,
     clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     redisOptions: {
       ...perNode,
