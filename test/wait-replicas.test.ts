@@ -35,8 +35,11 @@ describe("REDIS_WAIT_REPLICAS", () => {
   it("acknowledges only what a replica confirmed; without the replica nothing is acknowledged", async () => {
     const primary = await server();
     const replica = await server(["--replicaof", "127.0.0.1", String(primary.server.port)]);
+    // Both sides: the replica says its link is up as soon as the sync is loaded, but the
+    // primary counts it for WAIT only once it marked it online (after its first ack).
     const linkUp = async () =>
-      /master_link_status:up/.test(await replica.client.info("replication"));
+      /master_link_status:up/.test(await replica.client.info("replication")) &&
+      /slave0:.*state=online/.test(await primary.client.info("replication"));
     await until("the replica to sync", linkUp, 15_000);
 
     const queue = uniqueQueueName("replicated");

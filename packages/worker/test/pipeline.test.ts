@@ -48,7 +48,9 @@ describe("pipeline", () => {
     const { port } = await startCollector();
     await streamOriginal(`127.0.0.1:${port}`, 400);
 
-    const lease = { WORKER_LEASE_MS: "1000", TEST_WORK_MS: "50", WORKER_CONCURRENCY: "20" };
+    // 200 ms per handler: 400 events take the victim 4 s, so it still holds events when the
+    // test, on a busy machine, gets round to reading its in-flight count and killing it.
+    const lease = { WORKER_LEASE_MS: "1000", TEST_WORK_MS: "200", WORKER_CONCURRENCY: "20" };
     const victim = startWorker("victim", lease);
     await expect.poll(handledRuns, { timeout: 15_000, interval: 20 }).toBeGreaterThan(40);
     const inFlightAtKill = (await readQueueStats(redis, keys)).inFlight;
