@@ -22,6 +22,8 @@ export interface QueueLayout {
   stop(): void;
 }
 
+const START_WAIT_MS = 2000;
+const START_RETRY_MS = 100;
 const RETRY_MS = 500;
 const RECHECK_MS = 5000;
 const NOT_CHECKED = "the queues' partition counts are not checked yet";
@@ -86,11 +88,21 @@ export function createQueueLayout(
       return refusal;
     },
     async start() {
-      try {
-        await adoptAll();
-      } catch (error) {
-        if (error instanceof PartitionCountError) throw error;
-        logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
+      // Quick tries first, for a moment: the writer has no offline queue, and a cluster client
+      // reports ready while its links to the nodes are still opening, so a first write can
+      // fail as "Connection is closed". Without them a producer's first batch would be refused.
+      const deadline = Date.now() + START_WAIT_MS;
+      while (refusal === NOT_CHECKED && !stopped) {
+        try {
+          await adoptAll();
+        } catch (error) {
+          if (error instanceof PartitionCountError) throw error;
+          if (Date.now() >= deadline) {
+            logger.warn({ err: (error as Error).message }, "checking partitions failed; retrying");
+            break;
+          }
+          await delay(START_RETRY_MS);
+        }
       }
       void watch();
     },
